@@ -1,0 +1,1 @@
+//! Embedded Allma Admin API (placeholder; being written).
