@@ -3,3 +3,14 @@ pub mod local;
 pub mod model;
 pub mod load;
 pub mod validate;
+pub mod admin;
+
+/// The current time as Allma writes it: ISO-8601 UTC with milliseconds and `Z`.
+pub fn now() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+pub mod plan;
+pub mod render;
+pub mod apply;
+pub mod cli;
+pub mod telemetry;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::ids;
 use super::masters::new_master;
+use super::publish::{mark_published, unpublish_previous};
 use super::reply::{ApiError, Outcome, Reply, flatten};
 use super::store::{Change, Kind, Store, is_safe_id};
 use super::validate::{self, FieldError};
@@ -23,22 +24,33 @@ struct Summary {
 
 impl Summary {
     fn new() -> Summary {
-        let zero: Map<String, Value> = SECTIONS.iter().map(|s| ((*s).to_string(), json!(0))).collect();
+        let zero: Map<String, Value> = SECTIONS
+            .iter()
+            .map(|s| ((*s).to_string(), json!(0)))
+            .collect();
         let counts = ["created", "updated", "skipped"]
             .iter()
             .map(|k| ((*k).to_string(), Value::Object(zero.clone())))
             .collect();
-        Summary { counts, errors: Vec::new() }
+        Summary {
+            counts,
+            errors: Vec::new(),
+        }
     }
 
     fn count(&mut self, outcome: &str, section: &str) {
-        if let Some(n) = self.counts.get_mut(outcome).and_then(|o| o.get_mut(section)) {
+        if let Some(n) = self
+            .counts
+            .get_mut(outcome)
+            .and_then(|o| o.get_mut(section))
+        {
             *n = json!(n.as_u64().unwrap_or(0) + 1);
         }
     }
 
     fn error(&mut self, id: &Value, kind: &str, message: impl Into<String>) {
-        self.errors.push(json!({"id": id, "type": kind, "message": message.into()}));
+        self.errors
+            .push(json!({"id": id, "type": kind, "message": message.into()}));
     }
 
     fn into_value(self) -> Value {
@@ -49,17 +61,23 @@ impl Summary {
 }
 
 fn array<'a>(payload: &'a Value, key: &str) -> &'a [Value] {
-    payload.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    payload
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// Validates the envelope and every flow/prompt as the import validator does.
 fn check_payload(payload: &mut Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if payload.get("formatVersion") != Some(&json!("1.0")) {
-        errors.push(("formatVersion".to_string(), "Invalid literal value, expected \"1.0\"".to_string()));
+        errors.push((
+            "formatVersion".to_string(),
+            "Invalid literal value, expected \"1.0\"".to_string(),
+        ));
     }
     let stamp = payload.get("exportedAt").and_then(Value::as_str);
-    if !stamp.is_some_and(|s| s.parse::<k8s_openapi::jiff::Timestamp>().is_ok()) {
+    if stamp.is_none_or(|s| s.parse::<k8s_openapi::jiff::Timestamp>().is_err()) {
         errors.push(("exportedAt".to_string(), "Invalid datetime".to_string()));
     }
     let now = ids::now();
@@ -72,14 +90,25 @@ fn check_payload(payload: &mut Value) -> Vec<FieldError> {
             }
             validate::flow_defaults(flow);
             let found = validate::check_flow(flow);
-            errors.extend(found.into_iter().map(|(p, m)| (format!("flows[{i}].{p}"), m)));
+            errors.extend(
+                found
+                    .into_iter()
+                    .map(|(p, m)| (format!("flows[{i}].{p}"), m)),
+            );
         }
     }
-    if let Some(prompts) = payload.get_mut("promptTemplates").and_then(Value::as_array_mut) {
+    if let Some(prompts) = payload
+        .get_mut("promptTemplates")
+        .and_then(Value::as_array_mut)
+    {
         for (i, prompt) in prompts.iter_mut().enumerate() {
             validate::prompt_defaults(prompt);
             let found = validate::check_prompt(prompt, true);
-            errors.extend(found.into_iter().map(|(p, m)| (format!("promptTemplates[{i}].{p}"), m)));
+            errors.extend(
+                found
+                    .into_iter()
+                    .map(|(p, m)| (format!("promptTemplates[{i}].{p}"), m)),
+            );
         }
     }
     errors
@@ -91,13 +120,23 @@ pub(crate) fn import(store: &mut Store, body: &[u8]) -> Outcome {
         .map_err(|_| ApiError::bad_import("Invalid JSON in request body.", None))?;
     let errors = check_payload(&mut payload);
     if !errors.is_empty() {
-        return Err(ApiError::bad_import("Invalid input for import.", Some(flatten(&[], &errors))));
+        return Err(ApiError::bad_import(
+            "Invalid input for import.",
+            Some(flatten(&[], &errors)),
+        ));
     }
-    let Some(overwrite) = payload.pointer("/options/overwrite").and_then(Value::as_bool) else {
+    let Some(overwrite) = payload
+        .pointer("/options/overwrite")
+        .and_then(Value::as_bool)
+    else {
         return Err(ApiError::bad_import("Invalid import options.", None));
     };
     let mut summary = Summary::new();
-    for (key, kind) in [("stepDefinitions", "step"), ("mcpConnections", "mcpConnection"), ("agents", "agent")] {
+    for (key, kind) in [
+        ("stepDefinitions", "step"),
+        ("mcpConnections", "mcpConnection"),
+        ("agents", "agent"),
+    ] {
         for item in array(&payload, key) {
             summary.error(&item["id"], kind, "not supported by the embedded Admin API");
         }
@@ -110,7 +149,13 @@ pub(crate) fn import(store: &mut Store, body: &[u8]) -> Outcome {
     Ok(Reply::ok(summary.into_value()))
 }
 
-fn import_item(store: &mut Store, kind: Kind, item: &Value, overwrite: bool, summary: &mut Summary) {
+fn import_item(
+    store: &mut Store,
+    kind: Kind,
+    item: &Value,
+    overwrite: bool,
+    summary: &mut Summary,
+) {
     let (section, type_name) = match kind {
         Kind::Flow => ("flows", "flow"),
         Kind::Prompt => ("prompts", "prompt"),
@@ -140,12 +185,19 @@ fn master_fields(kind: Kind, item: &Value) -> Map<String, Value> {
         other => other.to_string(),
     };
     fields.insert("name".to_string(), json!(name));
-    if let Some(d) = item.get("description") {
-        fields.insert("description".to_string(), d.clone());
-    }
+    let description = item.get("description").cloned().unwrap_or(Value::Null);
+    fields.insert("description".to_string(), description);
     if kind == Kind::Flow {
-        fields.insert("tags".to_string(), item.get("tags").cloned().unwrap_or_else(|| json!([])));
-        fields.insert("flowVariables".to_string(), item.get("flowVariables").cloned().unwrap_or_else(|| json!({})));
+        fields.insert(
+            "tags".to_string(),
+            item.get("tags").cloned().unwrap_or_else(|| json!([])),
+        );
+        fields.insert(
+            "flowVariables".to_string(),
+            item.get("flowVariables")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+        );
     }
     fields
 }
@@ -155,13 +207,19 @@ fn create_item(store: &mut Store, kind: Kind, id: &str, item: &Value) -> Result<
     let now = ids::now();
     let mut master = new_master(kind, id, master_fields(kind, item), number, &now);
     let mut record = item.clone();
+    record["updatedAt"] = json!(now);
     if item["isPublished"] == json!(true) {
-        record["publishedAt"] = json!(now);
-        record["updatedAt"] = json!(now);
         master["publishedVersion"] = json!(number);
     }
     store
-        .commit(kind, id, vec![Change::Version { number, record }, Change::Master { record: master }])
+        .commit(
+            kind,
+            id,
+            vec![
+                Change::Version { number, record },
+                Change::Master { record: master },
+            ],
+        )
         .map_err(|e| e.to_string())
 }
 
@@ -172,38 +230,47 @@ fn overwrite_item(store: &mut Store, kind: Kind, id: &str, item: &Value) -> Resu
     let now = ids::now();
     let mut master = entity.master.clone();
     for key in ["name", "description", "tags"] {
-        if let Some(v) = item.get(key).filter(|_| kind == Kind::Flow || key != "tags") {
+        if let Some(v) = item
+            .get(key)
+            .filter(|_| kind == Kind::Flow || key != "tags")
+        {
             master[key] = v.clone();
         }
     }
     if kind == Kind::Flow {
-        master["flowVariables"] = item.get("flowVariables").cloned().unwrap_or_else(|| json!({}));
+        master["flowVariables"] = item
+            .get("flowVariables")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
     }
     master["updatedAt"] = json!(now);
     let number = item["version"].as_u64().unwrap_or(1);
     let slot_exists = entity.versions.contains_key(&number);
-    let previous = entity.master["publishedVersion"].as_u64();
     let latest = entity.master["latestVersion"].as_u64();
-    store.commit(kind, id, vec![Change::Master { record: master.clone() }]).map_err(|e| e.to_string())?;
+    store
+        .commit(
+            kind,
+            id,
+            vec![Change::Master {
+                record: master.clone(),
+            }],
+        )
+        .map_err(|e| e.to_string())?;
     if !slot_exists {
-        let what = if kind == Kind::Flow { "flows" } else { "prompts" };
+        let what = if kind == Kind::Flow { "flow" } else { "prompt" };
         return Err(format!(
-            "Version {number} of {id} does not exist. Creating new versions for existing {what} on import is not supported."
+            "Cannot overwrite {what}: version {number} does not exist. Creating new versions for existing {what}s on import is not supported."
         ));
     }
     let mut record = item.clone();
+    record["updatedAt"] = json!(now);
     let mut changes = Vec::new();
     if item["isPublished"] == json!(true) {
-        record["publishedAt"] = json!(now);
-        record["updatedAt"] = json!(now);
-        master["publishedVersion"] = json!(number);
-        if let Some(p) = previous.filter(|p| *p != number) {
-            if let Some(mut old) = store.get(kind, id).and_then(|e| e.versions.get(&p)).cloned() {
-                old["isPublished"] = json!(false);
-                old["publishedAt"] = Value::Null;
-                changes.push(Change::Version { number: p, record: old });
-            }
-        }
+        let entity = store
+            .get(kind, id)
+            .ok_or_else(|| format!("{id} disappeared during import"))?;
+        changes.extend(unpublish_previous(entity, number));
+        mark_published(&mut record, &mut master, number, &now);
     }
     if latest == Some(number) {
         sync_master(kind, &mut master, &record, &now);
@@ -219,13 +286,25 @@ pub(crate) fn export(store: &Store, body: &[u8]) -> Outcome {
     let request: Value = serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
         .map_err(|_| ApiError::bad_import("Invalid JSON in request body.", None))?;
     let ids_of = |key: &str| -> Vec<String> {
-        array(&request, key).iter().filter_map(Value::as_str).map(str::to_string).collect()
+        array(&request, key)
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
     };
     let (mut flow_ids, mut prompt_ids) = (ids_of("flowIds"), ids_of("promptTemplateIds"));
-    let others = ["stepDefinitionIds", "mcpConnectionIds", "agentIds"].iter().all(|k| ids_of(k).is_empty());
+    let others = ["stepDefinitionIds", "mcpConnectionIds", "agentIds"]
+        .iter()
+        .all(|k| ids_of(k).is_empty());
     if flow_ids.is_empty() && prompt_ids.is_empty() && others {
-        flow_ids = store.all(Kind::Flow).filter_map(|e| e.master["id"].as_str().map(str::to_string)).collect();
-        prompt_ids = store.all(Kind::Prompt).filter_map(|e| e.master["id"].as_str().map(str::to_string)).collect();
+        flow_ids = store
+            .all(Kind::Flow)
+            .filter_map(|e| e.master["id"].as_str().map(str::to_string))
+            .collect();
+        prompt_ids = store
+            .all(Kind::Prompt)
+            .filter_map(|e| e.master["id"].as_str().map(str::to_string))
+            .collect();
     }
     let (flows, referenced) = export_flows(store, flow_ids);
     let prompt_set: BTreeSet<String> = prompt_ids.into_iter().chain(referenced).collect();
@@ -251,7 +330,11 @@ fn export_flows(store: &Store, mut pending: Vec<String>) -> (Vec<Value>, BTreeSe
             continue;
         };
         for record in entity.versions.values() {
-            for step in record["steps"].as_object().into_iter().flat_map(|s| s.values()) {
+            for step in record["steps"]
+                .as_object()
+                .into_iter()
+                .flat_map(|s| s.values())
+            {
                 let reference = |key: &str| step[key].as_str().map(str::to_string);
                 match step["stepType"].as_str() {
                     Some("LLM_INVOCATION") => prompts.extend(reference("promptTemplateId")),

@@ -10,8 +10,18 @@ use super::validate::flow_defaults;
 
 /// Fields the listing index projects (§4.9).
 const LIST_PROJECTION: &[&str] = &[
-    "PK", "SK", "itemType", "name", "id", "description", "latestVersion", "publishedVersion",
-    "tags", "updatedAt", "stepType", "emailTriggerAddress",
+    "PK",
+    "SK",
+    "itemType",
+    "name",
+    "id",
+    "description",
+    "latestVersion",
+    "publishedVersion",
+    "tags",
+    "updatedAt",
+    "stepType",
+    "emailTriggerAddress",
 ];
 
 /// Content of a new prompt's version 1.
@@ -26,7 +36,13 @@ pub(crate) fn keys(kind: Kind) -> (&'static str, &'static str) {
 }
 
 /// A fresh master record. Flows get `tags: []` and `flowVariables: {}`; prompts neither.
-pub(crate) fn new_master(kind: Kind, id: &str, fields: Map<String, Value>, latest: u64, now: &str) -> Value {
+pub(crate) fn new_master(
+    kind: Kind,
+    id: &str,
+    fields: Map<String, Value>,
+    latest: u64,
+    now: &str,
+) -> Value {
     let (pk, item_type) = keys(kind);
     let mut master = json!({
         "PK": format!("{pk}{id}"), "SK": "METADATA", "itemType": item_type, "id": id,
@@ -47,12 +63,23 @@ pub(crate) fn list(store: &Store, kind: Kind, tag: Option<&str>, search: Option<
     let mut items: Vec<Value> = store
         .all(kind)
         .map(|e| &e.master)
-        .filter(|m| tag.is_none_or(|t| m["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == t))))
+        .filter(|m| {
+            tag.is_none_or(|t| {
+                m["tags"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == t))
+            })
+        })
         .filter(|m| search.is_none_or(|s| contains(m, "name", s) || contains(m, "description", s)))
         .map(project)
         .collect();
     items.sort_by(|a, b| {
-        let key = |v: &Value| (v["name"].as_str().unwrap_or_default().to_string(), v["id"].to_string());
+        let key = |v: &Value| {
+            (
+                v["name"].as_str().unwrap_or_default().to_string(),
+                v["id"].to_string(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     Ok(Reply::ok(Value::Array(items)))
@@ -88,12 +115,18 @@ pub(crate) fn tags(store: &Store) -> Outcome {
 /// Validates `{name, description?}` (create) or `{name}` (clone).
 fn name_body(body: &Value, prefix: &str) -> Result<(String, Option<Value>), ApiError> {
     let mut errors = Vec::new();
-    let name = body.get("name").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     if name.is_none() {
         errors.push(("name".to_string(), "Required".to_string()));
     }
     let description = body.get("description").cloned();
-    if description.as_ref().is_some_and(|d| !d.is_null() && !d.is_string()) {
+    if description
+        .as_ref()
+        .is_some_and(|d| !d.is_null() && !d.is_string())
+    {
         errors.push(("description".to_string(), "Expected string".to_string()));
     }
     match name {
@@ -114,24 +147,39 @@ pub(crate) fn create(store: &mut Store, kind: Kind, body: &Value) -> Outcome {
         Kind::Flow => {
             let description = description.unwrap_or(Value::Null);
             let fields = json!({"name": name, "description": description});
-            (new_master(kind, &id, object(fields), 1, &now), first_flow_version(&id, &description, &now))
+            (
+                new_master(kind, &id, object(fields), 1, &now),
+                first_flow_version(&id, &description, &now),
+            )
         }
         Kind::Prompt => {
-            let mut fields = json!({"name": name});
-            if let Some(d) = description {
-                fields["description"] = d;
-            }
-            let mut version = json!({"id": id, "version": 1, "content": PROMPT_PLACEHOLDER,
+            let mut version = json!({"id": id, "version": 1, "name": name, "content": PROMPT_PLACEHOLDER,
                 "isPublished": false, "tags": [], "createdAt": now, "updatedAt": now, "publishedAt": null});
-            merge_into(&mut version, &fields);
+            if let Some(d) = &description {
+                version["description"] = d.clone();
+            }
+            let fields = json!({"name": name, "description": description.unwrap_or(Value::Null)});
             (new_master(kind, &id, object(fields), 1, &now), version)
         }
     };
-    store.commit(kind, &id, vec![
-        Change::Version { number: 1, record: version.clone() },
-        Change::Master { record: master.clone() },
-    ])?;
-    Ok(Reply::created(if kind == Kind::Flow { master } else { version }))
+    store.commit(
+        kind,
+        &id,
+        vec![
+            Change::Version {
+                number: 1,
+                record: version.clone(),
+            },
+            Change::Master {
+                record: master.clone(),
+            },
+        ],
+    )?;
+    Ok(Reply::created(if kind == Kind::Flow {
+        master
+    } else {
+        version
+    }))
 }
 
 fn object(v: Value) -> Map<String, Value> {
@@ -161,7 +209,9 @@ fn first_flow_version(id: &str, description: &Value, now: &str) -> Value {
 
 /// `GET /allma/flows/{id}`: the raw master.
 pub(crate) fn get(store: &Store, kind: Kind, id: &str) -> Outcome {
-    let entity = store.get(kind, id).ok_or_else(ApiError::resource_not_found)?;
+    let entity = store
+        .get(kind, id)
+        .ok_or_else(ApiError::resource_not_found)?;
     Ok(Reply::ok(entity.master.clone()))
 }
 
@@ -171,17 +221,28 @@ pub(crate) fn put(store: &mut Store, kind: Kind, id: &str, body: &Value) -> Outc
     let (name, _) = name_body(body, "Invalid input: ")?;
     let mut errors = Vec::new();
     let tags = body.get("tags").cloned().unwrap_or_else(|| json!([]));
-    if !tags.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+    if !tags
+        .as_array()
+        .is_some_and(|a| a.iter().all(Value::is_string))
+    {
         errors.push(("tags".to_string(), "Expected array".to_string()));
     }
-    let variables = body.get("flowVariables").cloned().unwrap_or_else(|| json!({}));
+    let variables = body
+        .get("flowVariables")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     if !variables.is_object() {
         errors.push(("flowVariables".to_string(), "Expected object".to_string()));
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(format!("Invalid input: {}", summary(&errors)), flatten(&[], &errors)));
+        return Err(ApiError::validation(
+            format!("Invalid input: {}", summary(&errors)),
+            flatten(&[], &errors),
+        ));
     }
-    let entity = store.get(kind, id).ok_or_else(ApiError::conditional_failed)?;
+    let entity = store
+        .get(kind, id)
+        .ok_or_else(ApiError::conditional_failed)?;
     let mut master = entity.master.clone();
     master["name"] = json!(name);
     if let Some(d) = body.get("description") {
@@ -192,7 +253,13 @@ pub(crate) fn put(store: &mut Store, kind: Kind, id: &str, body: &Value) -> Outc
         master["flowVariables"] = variables;
     }
     master["updatedAt"] = json!(ids::now());
-    store.commit(kind, id, vec![Change::Master { record: master.clone() }])?;
+    store.commit(
+        kind,
+        id,
+        vec![Change::Master {
+            record: master.clone(),
+        }],
+    )?;
     Ok(Reply::ok(master))
 }
 
@@ -203,18 +270,33 @@ pub(crate) fn clone(store: &mut Store, kind: Kind, id: &str, body: &Value) -> Ou
         e.message = "Invalid input".to_string();
         e
     })?;
-    let entity = store.get(kind, id).ok_or_else(ApiError::resource_not_found)?;
+    let entity = store
+        .get(kind, id)
+        .ok_or_else(ApiError::resource_not_found)?;
     let source = clone_source(entity).ok_or_else(ApiError::resource_not_found)?;
     let (new_id, now) = (ids::uuid(), ids::now());
     let (master, version) = match kind {
         Kind::Flow => clone_flow(entity, source, &new_id, &name, &now),
         Kind::Prompt => clone_prompt(id, source, &new_id, &name, &now),
     };
-    store.commit(kind, &new_id, vec![
-        Change::Version { number: 1, record: version.clone() },
-        Change::Master { record: master.clone() },
-    ])?;
-    Ok(Reply::created(if kind == Kind::Flow { master } else { version }))
+    store.commit(
+        kind,
+        &new_id,
+        vec![
+            Change::Version {
+                number: 1,
+                record: version.clone(),
+            },
+            Change::Master {
+                record: master.clone(),
+            },
+        ],
+    )?;
+    Ok(Reply::created(if kind == Kind::Flow {
+        master
+    } else {
+        version
+    }))
 }
 
 fn clone_source(entity: &Entity) -> Option<&Value> {
@@ -225,13 +307,19 @@ fn clone_source(entity: &Entity) -> Option<&Value> {
 }
 
 fn clone_flow(entity: &Entity, source: &Value, id: &str, name: &str, now: &str) -> (Value, Value) {
-    let description = format!("Cloned from {}", entity.master["name"].as_str().unwrap_or("undefined"));
+    let description = format!(
+        "Cloned from {}",
+        entity.master["name"].as_str().unwrap_or("undefined")
+    );
     let mut version = source.clone();
     if let Some(v) = version.as_object_mut() {
         v.remove("name");
     }
-    merge_into(&mut version, &json!({"id": id, "version": 1, "isPublished": false,
-        "publishedAt": null, "description": description}));
+    merge_into(
+        &mut version,
+        &json!({"id": id, "version": 1, "isPublished": false,
+        "publishedAt": null, "description": description}),
+    );
     flow_defaults(&mut version);
     let fields = json!({"name": name, "description": description,
         "tags": entity.master.get("tags").cloned().unwrap_or_else(|| json!([])),
@@ -239,11 +327,20 @@ fn clone_flow(entity: &Entity, source: &Value, id: &str, name: &str, now: &str) 
     (new_master(Kind::Flow, id, object(fields), 1, now), version)
 }
 
-fn clone_prompt(source_id: &str, source: &Value, id: &str, name: &str, now: &str) -> (Value, Value) {
+fn clone_prompt(
+    source_id: &str,
+    source: &Value,
+    id: &str,
+    name: &str,
+    now: &str,
+) -> (Value, Value) {
     let description = format!("Cloned from prompt ID {source_id}");
     let version = json!({"id": id, "version": 1, "name": name, "description": description,
         "content": source["content"], "tags": source.get("tags").cloned().unwrap_or_else(|| json!([])),
         "isPublished": false, "publishedAt": null, "createdAt": now, "updatedAt": now});
     let fields = json!({"name": name, "description": description});
-    (new_master(Kind::Prompt, id, object(fields), 1, now), version)
+    (
+        new_master(Kind::Prompt, id, object(fields), 1, now),
+        version,
+    )
 }

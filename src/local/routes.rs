@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 use super::auth::{Auth, Grant, Permission};
 use super::reply::{ApiError, Outcome, Reply, flatten};
 use super::store::{Kind, Store};
-use super::{import, masters, versions};
+use super::{import, masters, publish, versions};
 
 /// What every request handler shares.
 #[derive(Debug)]
@@ -49,7 +49,12 @@ enum Op {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
-    Crud { kind: Kind, op: Op, id: String, v: String },
+    Crud {
+        kind: Kind,
+        op: Op,
+        id: String,
+        v: String,
+    },
     Import,
     Export,
 }
@@ -68,7 +73,12 @@ fn route(method: &str, path: &str) -> Option<Route> {
         _ => return None,
     };
     let (op, id, v) = crud_op(kind, method, rest)?;
-    Some(Route::Crud { kind, op, id: id.to_string(), v: v.to_string() })
+    Some(Route::Crud {
+        kind,
+        op,
+        id: id.to_string(),
+        v: v.to_string(),
+    })
 }
 
 fn crud_op<'a>(kind: Kind, method: &str, rest: &[&'a str]) -> Option<(Op, &'a str, &'a str)> {
@@ -95,7 +105,12 @@ fn crud_op<'a>(kind: Kind, method: &str, rest: &[&'a str]) -> Option<(Op, &'a st
 
 fn permission(op: Op) -> Permission {
     match op {
-        Op::List | Op::Tags | Op::GetMaster | Op::ListVersions | Op::GetVersion | Op::DeleteMaster => Permission::Read,
+        Op::List
+        | Op::Tags
+        | Op::GetMaster
+        | Op::ListVersions
+        | Op::GetVersion
+        | Op::DeleteMaster => Permission::Read,
         Op::DeleteVersion => Permission::Delete,
         _ => Permission::Write,
     }
@@ -116,44 +131,66 @@ pub(crate) async fn handle(shared: &Shared, request: Request) -> Reply {
 }
 
 fn require(grant: &Grant, permission: Permission, message: &str) -> Result<(), ApiError> {
-    if grant.allows(permission) { Ok(()) } else { Err(ApiError::forbidden(message)) }
+    if grant.allows(permission) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(message))
+    }
 }
 
 async fn dispatch(shared: &Shared, route: Route, grant: &Grant, request: &Request) -> Outcome {
     let (kind, op, id, v) = match route {
         Route::Import => {
-            require(grant, Permission::Write, "Forbidden")?;
+            require(
+                grant,
+                Permission::Write,
+                "Forbidden: You do not have permission to import definitions.",
+            )?;
             return import::import(&mut *shared.store.lock().await, &request.body);
         }
         Route::Export => {
-            require(grant, Permission::Read, "Forbidden")?;
+            require(
+                grant,
+                Permission::Read,
+                "Forbidden: You do not have permission to export definitions.",
+            )?;
             return import::export(&*shared.store.lock().await, &request.body);
         }
         Route::Crud { kind, op, id, v } => (kind, op, id, v),
     };
-    require(grant, Permission::Read, "Forbidden: You do not have permission to read this resource.")?;
+    require(
+        grant,
+        Permission::Read,
+        "Forbidden: You do not have permission to read this resource.",
+    )?;
     require(grant, permission(op), "Forbidden")?;
     let body = parse_body(op, &request.body)?;
     let mut store = shared.store.lock().await;
     let store = &mut *store;
     match op {
         Op::List => {
-            let (tag, search) = (query_param(request, "tag"), query_param(request, "searchText"));
+            let (tag, search) = (
+                query_param(request, "tag"),
+                query_param(request, "searchText"),
+            );
             masters::list(store, kind, tag.as_deref(), search.as_deref())
         }
         Op::Create => masters::create(store, kind, &body),
         Op::Tags => masters::tags(store),
         Op::GetMaster => masters::get(store, kind, &id),
         Op::PutMaster => masters::put(store, kind, &id, &body),
-        Op::DeleteMaster => Err(ApiError::not_found(format!("Route not found: DELETE {}", request.path))),
+        Op::DeleteMaster => Err(ApiError::not_found(format!(
+            "Route not found: DELETE {}",
+            request.path
+        ))),
         Op::Clone => masters::clone(store, kind, &id, &body),
         Op::ListVersions => versions::list(store, kind, &id),
         Op::CreateVersion => versions::create(store, kind, &id, &body),
         Op::GetVersion => versions::get(store, kind, &id, &v),
         Op::PutVersion => versions::put(store, kind, &id, &v, &body),
         Op::DeleteVersion => versions::delete(store, kind, &id, &v),
-        Op::Publish => versions::publish(store, kind, &id, &v),
-        Op::Unpublish => versions::unpublish(store, kind, &id, &v),
+        Op::Publish => publish::publish(store, kind, &id, &v),
+        Op::Unpublish => publish::unpublish(store, kind, &id, &v),
     }
 }
 
@@ -162,7 +199,10 @@ fn parse_body(op: Op, body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    let takes_body = matches!(op, Op::Create | Op::PutMaster | Op::Clone | Op::CreateVersion | Op::PutVersion);
+    let takes_body = matches!(
+        op,
+        Op::Create | Op::PutMaster | Op::Clone | Op::CreateVersion | Op::PutVersion
+    );
     match serde_json::from_slice(body) {
         Ok(value) => Ok(value),
         Err(_) if !takes_body => Ok(Value::Object(Default::default())),
@@ -172,7 +212,10 @@ fn parse_body(op: Op, body: &[u8]) -> Result<Value, ApiError> {
                 Op::PutVersion => "Invalid input for update: Invalid JSON format",
                 _ => "Invalid input",
             };
-            Err(ApiError::validation(message, flatten(&["Invalid JSON format".to_string()], &[])))
+            Err(ApiError::validation(
+                message,
+                flatten(&["Invalid JSON format".to_string()], &[]),
+            ))
         }
     }
 }
@@ -193,7 +236,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -222,7 +267,9 @@ mod tests {
         assert!(route("GET", "/v1/allma/prompt-templates/p1").is_none());
         assert!(route("GET", "/allma/flows").is_none());
         assert!(route("GET", "/v1/allma/flows/").is_none());
-        let Some(Route::Crud { op, id, v, .. }) = route("POST", "/v1/allma/flows/f/versions/2/publish") else {
+        let Some(Route::Crud { op, id, v, .. }) =
+            route("POST", "/v1/allma/flows/f/versions/2/publish")
+        else {
             panic!("not routed");
         };
         assert_eq!((op, id.as_str(), v.as_str()), (Op::Publish, "f", "2"));
@@ -230,7 +277,10 @@ mod tests {
 
     #[test]
     fn query_values_are_decoded() {
-        let request = Request { query: Some("tag=a%20b&searchText=x+y".into()), ..Request::default() };
+        let request = Request {
+            query: Some("tag=a%20b&searchText=x+y".into()),
+            ..Request::default()
+        };
         assert_eq!(query_param(&request, "tag").as_deref(), Some("a b"));
         assert_eq!(query_param(&request, "searchText").as_deref(), Some("x y"));
         assert_eq!(query_param(&request, "other"), None);

@@ -144,7 +144,12 @@ impl Store {
     }
 
     /// Applies `changes` to entity `id` durably (all or nothing), then to the memory copy.
-    pub(crate) fn commit(&mut self, kind: Kind, id: &str, changes: Vec<Change>) -> Result<(), Error> {
+    pub(crate) fn commit(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        changes: Vec<Change>,
+    ) -> Result<(), Error> {
         if self.poisoned {
             return Err(Error::Poisoned {
                 dir: self.dir.clone(),
@@ -157,7 +162,10 @@ impl Store {
                 id: id.to_string(),
                 changes: changes.clone(),
             };
-            write_json_atomic(&journal_path, &serde_json::to_value(&journal).map_err(json_err)?)?;
+            write_json_atomic(
+                &journal_path,
+                &serde_json::to_value(&journal).map_err(json_err)?,
+            )?;
         }
         if let Err(e) = self.apply_files(kind, id, &changes) {
             self.poisoned = changes.len() > 1;

@@ -1,9 +1,11 @@
-//! Schema checks and defaults of the embedded Admin API: the part of Allma's zod schemas
+//! Schema checks of the embedded Admin API: the part of Allma's zod schemas
 //! (`FlowDefinitionSchema`, `PromptTemplateSchema`, §4.13/§5 of the reference) that decides
 //! whether the real server accepts a definition. Errors are `(path, message)` pairs with
 //! dotted paths (`steps.a.stepType`); callers collapse them as the real handlers do.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+
+pub(crate) use super::defaults::{flow_defaults, prompt_defaults};
 
 /// A field error: dotted path and message.
 pub(crate) type FieldError = (String, String);
@@ -19,19 +21,43 @@ const STEP_TYPES: &[(&str, Module, &[&str])] = &[
     ("NO_OP", Module::Absent, &[]),
     ("END_FLOW", Module::Absent, &[]),
     ("CUSTOM_LOGIC", Module::Required, &[]),
-    ("CUSTOM_LAMBDA_INVOKE", Module::Absent, &["lambdaFunctionArnTemplate"]),
+    (
+        "CUSTOM_LAMBDA_INVOKE",
+        Module::Absent,
+        &["lambdaFunctionArnTemplate"],
+    ),
     ("DATA_LOAD", Module::Required, &[]),
     ("DATA_SAVE", Module::Required, &[]),
     ("DATA_TRANSFORMATION", Module::Required, &[]),
     ("FILE_DOWNLOAD", Module::Any, &["sourceUrlTemplate"]),
-    ("LLM_INVOCATION", Module::Absent, &["llmProvider", "modelId"]),
+    (
+        "LLM_INVOCATION",
+        Module::Absent,
+        &["llmProvider", "modelId"],
+    ),
     ("PARALLEL_FORK_MANAGER", Module::Absent, &[]),
     ("START_SUB_FLOW", Module::Absent, &["subFlowDefinitionId"]),
-    ("START_FLOW_EXECUTION", Module::Required, &["flowDefinitionId"]),
-    ("API_CALL", Module::Absent, &["apiUrlTemplate", "apiHttpMethod"]),
+    (
+        "START_FLOW_EXECUTION",
+        Module::Required,
+        &["flowDefinitionId"],
+    ),
+    (
+        "API_CALL",
+        Module::Absent,
+        &["apiUrlTemplate", "apiHttpMethod"],
+    ),
     ("MCP_CALL", Module::Any, &["mcpConnectionId", "toolName"]),
-    ("WAIT_FOR_EXTERNAL_EVENT", Module::Absent, &["correlationKeyTemplate"]),
-    ("POLL_EXTERNAL_API", Module::Absent, &["apiCallDefinition", "pollingConfig", "exitConditions"]),
+    (
+        "WAIT_FOR_EXTERNAL_EVENT",
+        Module::Absent,
+        &["correlationKeyTemplate"],
+    ),
+    (
+        "POLL_EXTERNAL_API",
+        Module::Absent,
+        &["apiCallDefinition", "pollingConfig", "exitConditions"],
+    ),
     ("SQS_SEND", Module::Required, &["queueUrl", "payload"]),
     ("SNS_PUBLISH", Module::Required, &["topicArn", "payload"]),
     ("EMAIL", Module::Absent, &["from", "to", "subject", "body"]),
@@ -45,108 +71,8 @@ fn step_type(name: &str) -> Option<&'static (&'static str, Module, &'static [&'s
 
 /// A JSONPath as Allma's schema wants it: `$.` followed by at least one character.
 fn is_json_path(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.len() > 2 && s.starts_with("$."))
-}
-
-fn set_default(obj: &mut Map<String, Value>, key: &str, value: Value) {
-    obj.entry(key.to_string()).or_insert(value);
-}
-
-/// Fills the defaults the full flow schema adds (§4.13) into a version record.
-pub(crate) fn flow_defaults(version: &mut Value) {
-    let Some(top) = version.as_object_mut() else {
-        return;
-    };
-    set_default(top, "isPublished", json!(false));
-    set_default(top, "enableExecutionLogs", json!(false));
-    set_default(top, "flowVariables", json!({}));
-    set_default(top, "authoringSource", json!("visual"));
-    if let Some(actions) = top.get_mut("onCompletionActions").and_then(Value::as_array_mut) {
-        for action in actions.iter_mut().filter_map(Value::as_object_mut) {
-            set_default(action, "executeOnStatus", json!("COMPLETED"));
-        }
-    }
-    if let Some(steps) = top.get_mut("steps").and_then(Value::as_object_mut) {
-        steps.values_mut().filter_map(Value::as_object_mut).for_each(step_defaults);
-    }
-}
-
-fn step_defaults(step: &mut Map<String, Value>) {
-    set_default(step, "defaultNextMaxTransitions", json!(5));
-    if let Some(list) = step.get_mut("transitions").and_then(Value::as_array_mut) {
-        for t in list.iter_mut().filter_map(Value::as_object_mut) {
-            set_default(t, "maxTransitions", json!(5));
-        }
-    }
-    if let Some(on_error) = step.get_mut("onError").and_then(Value::as_object_mut) {
-        set_default(on_error, "continueOnFailure", json!(false));
-        retry_defaults(on_error, "retries", 0);
-        retry_defaults(on_error, "retryOnContentError", 1);
-    }
-    if let Some(delay) = step.get_mut("delay").and_then(Value::as_object_mut) {
-        set_default(delay, "position", json!("after"));
-    }
-    if let Some(agg) = step.get_mut("aggregationConfig").and_then(Value::as_object_mut) {
-        set_default(agg, "strategy", json!("COLLECT_ARRAY"));
-        set_default(agg, "failOnBranchError", json!(true));
-    }
-    for key in ["templateContextMappings", "requestBodyTemplate"] {
-        mapping_defaults(step.get_mut(key));
-    }
-    if let Some(url) = step.get_mut("apiUrlTemplate").and_then(Value::as_object_mut) {
-        mapping_defaults(url.get_mut("contextMappings"));
-    }
-    step_type_defaults(step);
-}
-
-fn retry_defaults(on_error: &mut Map<String, Value>, key: &str, count: u64) {
-    if let Some(r) = on_error.get_mut(key).and_then(Value::as_object_mut) {
-        set_default(r, "count", json!(count));
-        set_default(r, "intervalSeconds", json!(5));
-        set_default(r, "backoffRate", json!(2));
-    }
-}
-
-/// Template context mapping items get `formatAs: RAW` and `joinSeparator: "\n"`.
-fn mapping_defaults(mappings: Option<&mut Value>) {
-    let items: Vec<&mut Value> = match mappings {
-        Some(Value::Object(map)) => map.values_mut().collect(),
-        Some(Value::Array(list)) => list.iter_mut().collect(),
-        _ => return,
-    };
-    for item in items.into_iter().filter_map(Value::as_object_mut) {
-        if item.contains_key("sourceJsonPath") {
-            set_default(item, "formatAs", json!("RAW"));
-            set_default(item, "joinSeparator", json!("\n"));
-        }
-    }
-}
-
-fn step_type_defaults(step: &mut Map<String, Value>) {
-    match step.get("stepType").and_then(Value::as_str) {
-        Some("START_SUB_FLOW") => {
-            set_default(step, "subFlowVersion", json!("LATEST_PUBLISHED"));
-            set_default(step, "subFlowExecutionMode", json!("SYNC"));
-        }
-        Some("START_FLOW_EXECUTION") => set_default(step, "flowVersion", json!("LATEST_PUBLISHED")),
-        Some("SCHEDULE_START_POINT") => set_default(step, "enabled", json!(true)),
-        Some("FILE_DOWNLOAD") => {
-            set_default(step, "method", json!("GET"));
-            if let Some(c) = step.get_mut("customConfig").and_then(Value::as_object_mut) {
-                set_default(c, "verifySsl", json!(true));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Fills the prompt version defaults: `version: 1`, `isPublished: false`, `tags: []`.
-pub(crate) fn prompt_defaults(version: &mut Value) {
-    if let Some(top) = version.as_object_mut() {
-        set_default(top, "version", json!(1));
-        set_default(top, "isPublished", json!(false));
-        set_default(top, "tags", json!([]));
-    }
+    v.as_str()
+        .is_some_and(|s| s.len() > 2 && s.starts_with("$."))
 }
 
 fn non_empty_string(v: Option<&Value>) -> bool {
@@ -163,23 +89,39 @@ fn check_flow_fields(v: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     if !nullable_string("description") {
         push(errors, "description", "Expected string or null");
     }
-    if v.get("enableExecutionLogs").is_some_and(|x| !x.is_boolean()) {
+    if v.get("enableExecutionLogs")
+        .is_some_and(|x| !x.is_boolean())
+    {
         push(errors, "enableExecutionLogs", "Expected boolean");
     }
     if v.get("flowVariables").is_some_and(|x| !x.is_object()) {
         push(errors, "flowVariables", "Expected object");
     }
-    if v.get("authoringSource").is_some_and(|x| x != "code" && x != "visual") {
-        push(errors, "authoringSource", "Invalid enum value. Expected 'code' | 'visual'");
+    if v.get("authoringSource")
+        .is_some_and(|x| x != "code" && x != "visual")
+    {
+        push(
+            errors,
+            "authoringSource",
+            "Invalid enum value. Expected 'code' | 'visual'",
+        );
     }
-    if v.get("defaultStepConfig").is_some_and(|x| !x.is_null() && !x.is_object()) {
+    if v.get("defaultStepConfig")
+        .is_some_and(|x| !x.is_null() && !x.is_object())
+    {
         push(errors, "defaultStepConfig", "Expected object or null");
     }
     if v.get("onCompletionActions").is_some_and(|x| !x.is_array()) {
         push(errors, "onCompletionActions", "Expected array");
     }
-    if v.get("startStepInstanceId").is_some_and(|x| !non_empty_string(Some(x))) {
-        push(errors, "startStepInstanceId", "String must contain at least 1 character(s)");
+    if v.get("startStepInstanceId")
+        .is_some_and(|x| !non_empty_string(Some(x)))
+    {
+        push(
+            errors,
+            "startStepInstanceId",
+            "String must contain at least 1 character(s)",
+        );
     }
 }
 
@@ -201,7 +143,11 @@ pub(crate) fn check_flow_update(body: &Value) -> Vec<FieldError> {
                     .and_then(Value::as_str)
                     .is_some_and(|t| step_type(t).is_some());
                 if !step.is_object() || !valid {
-                    push(&mut errors, format!("steps.{key}.stepType"), "Invalid discriminator value");
+                    push(
+                        &mut errors,
+                        format!("steps.{key}.stepType"),
+                        "Invalid discriminator value",
+                    );
                 }
             }
         }
@@ -221,7 +167,11 @@ pub(crate) fn check_flow(v: &Value) -> Vec<FieldError> {
     if !non_empty_string(top.get("id")) {
         push(&mut errors, "id", "Required");
     }
-    if !top.get("version").and_then(Value::as_u64).is_some_and(|n| n > 0) {
+    if top
+        .get("version")
+        .and_then(Value::as_u64)
+        .is_none_or(|n| n == 0)
+    {
         push(&mut errors, "version", "Expected positive integer");
     }
     for key in ["createdAt", "updatedAt"] {
@@ -235,7 +185,11 @@ pub(crate) fn check_flow(v: &Value) -> Vec<FieldError> {
     };
     let start = top.get("startStepInstanceId").and_then(Value::as_str);
     if !start.is_some_and(|s| steps.contains_key(s)) {
-        push(&mut errors, "startStepInstanceId", "startStepInstanceId must exist in steps");
+        push(
+            &mut errors,
+            "startStepInstanceId",
+            "startStepInstanceId must exist in steps",
+        );
     }
     for (key, step) in steps {
         check_step(&format!("steps.{key}"), step, steps, &mut errors);
@@ -257,8 +211,16 @@ fn check_step(path: &str, step: &Value, steps: &Map<String, Value>, errors: &mut
         push(errors, path, "Expected object");
         return;
     };
-    let Some((_, module, required)) = obj.get("stepType").and_then(Value::as_str).and_then(step_type) else {
-        push(errors, format!("{path}.stepType"), "Invalid discriminator value");
+    let Some((_, module, required)) = obj
+        .get("stepType")
+        .and_then(Value::as_str)
+        .and_then(step_type)
+    else {
+        push(
+            errors,
+            format!("{path}.stepType"),
+            "Invalid discriminator value",
+        );
         return;
     };
     if !non_empty_string(obj.get("stepInstanceId")) {
@@ -276,14 +238,34 @@ fn check_step(path: &str, step: &Value, steps: &Map<String, Value>, errors: &mut
     check_step_paths(path, obj, errors);
 }
 
-fn check_step_targets(path: &str, obj: &Map<String, Value>, steps: &Map<String, Value>, errors: &mut Vec<FieldError>) {
-    let exists = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| steps.contains_key(s));
-    if obj.contains_key("defaultNextStepInstanceId") && !exists(obj.get("defaultNextStepInstanceId")) {
-        push(errors, format!("{path}.defaultNextStepInstanceId"), "Target step does not exist");
+fn check_step_targets(
+    path: &str,
+    obj: &Map<String, Value>,
+    steps: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) {
+    let exists = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| steps.contains_key(s))
+    };
+    if obj.contains_key("defaultNextStepInstanceId")
+        && !exists(obj.get("defaultNextStepInstanceId"))
+    {
+        push(
+            errors,
+            format!("{path}.defaultNextStepInstanceId"),
+            "Target step does not exist",
+        );
     }
-    let fallback = obj.get("onError").and_then(|e| e.get("fallbackStepInstanceId"));
+    let fallback = obj
+        .get("onError")
+        .and_then(|e| e.get("fallbackStepInstanceId"));
     if fallback.is_some() && !exists(fallback) {
-        push(errors, format!("{path}.onError.fallbackStepInstanceId"), "Target step does not exist");
+        push(
+            errors,
+            format!("{path}.onError.fallbackStepInstanceId"),
+            "Target step does not exist",
+        );
     }
     let Some(transitions) = obj.get("transitions") else {
         return;
@@ -294,10 +276,18 @@ fn check_step_targets(path: &str, obj: &Map<String, Value>, steps: &Map<String, 
     };
     for (i, t) in list.iter().enumerate() {
         if !exists(t.get("nextStepInstanceId")) {
-            push(errors, format!("{path}.transitions.{i}.nextStepInstanceId"), "Target step does not exist");
+            push(
+                errors,
+                format!("{path}.transitions.{i}.nextStepInstanceId"),
+                "Target step does not exist",
+            );
         }
         if !t.get("condition").is_some_and(is_json_path) {
-            push(errors, format!("{path}.transitions.{i}.condition"), "Invalid JSONPath");
+            push(
+                errors,
+                format!("{path}.transitions.{i}.condition"),
+                "Invalid JSONPath",
+            );
         }
     }
 }
@@ -306,19 +296,31 @@ fn check_step_paths(path: &str, obj: &Map<String, Value>, errors: &mut Vec<Field
     if let Some(map) = obj.get("inputMappings").and_then(Value::as_object) {
         for (k, v) in map.iter().filter(|(_, v)| !is_json_path(v)) {
             let _ = v;
-            push(errors, format!("{path}.inputMappings.{k}"), "Invalid JSONPath");
+            push(
+                errors,
+                format!("{path}.inputMappings.{k}"),
+                "Invalid JSONPath",
+            );
         }
     }
     if let Some(map) = obj.get("outputMappings").and_then(Value::as_object) {
         for (k, v) in map {
             if !is_json_path(v) || !is_json_path(&Value::String(k.clone())) {
-                push(errors, format!("{path}.outputMappings.{k}"), "Invalid JSONPath");
+                push(
+                    errors,
+                    format!("{path}.outputMappings.{k}"),
+                    "Invalid JSONPath",
+                );
             }
         }
     }
     let data_path = obj.get("aggregationConfig").and_then(|a| a.get("dataPath"));
     if data_path.is_some_and(|p| !is_json_path(p)) {
-        push(errors, format!("{path}.aggregationConfig.dataPath"), "Invalid JSONPath");
+        push(
+            errors,
+            format!("{path}.aggregationConfig.dataPath"),
+            "Invalid JSONPath",
+        );
     }
 }
 
@@ -327,10 +329,10 @@ fn check_action(path: &str, action: &Value, errors: &mut Vec<FieldError>) {
         push(errors, format!("{path}.condition"), "Invalid JSONPath");
     }
     for key in ["payloadTemplate", "messageAttributesTemplate"] {
-        if let Some(map) = action.get(key).and_then(Value::as_object) {
-            if map.values().any(|v| !is_json_path(v)) {
-                push(errors, format!("{path}.{key}"), "Invalid JSONPath");
-            }
+        if let Some(map) = action.get(key).and_then(Value::as_object)
+            && map.values().any(|v| !is_json_path(v))
+        {
+            push(errors, format!("{path}.{key}"), "Invalid JSONPath");
         }
     }
 }
@@ -348,10 +350,15 @@ pub(crate) fn check_prompt(v: &Value, full: bool) -> Vec<FieldError> {
             push(&mut errors, key, "Required");
         }
     }
-    if top.get("description").is_some_and(|x| !x.is_null() && !x.is_string()) {
+    if top
+        .get("description")
+        .is_some_and(|x| !x.is_null() && !x.is_string())
+    {
         push(&mut errors, "description", "Expected string or null");
     }
-    let tags_ok = top.get("tags").is_none_or(|t| t.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
+    let tags_ok = top
+        .get("tags")
+        .is_none_or(|t| t.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
     if !tags_ok {
         push(&mut errors, "tags", "Expected array of strings");
     }
@@ -372,13 +379,19 @@ pub(crate) fn check_prompt(v: &Value, full: bool) -> Vec<FieldError> {
 pub(crate) fn top_level(errors: &[FieldError]) -> Vec<FieldError> {
     errors
         .iter()
-        .map(|(p, m)| (p.split('.').next().unwrap_or_default().to_string(), m.clone()))
+        .map(|(p, m)| {
+            (
+                p.split('.').next().unwrap_or_default().to_string(),
+                m.clone(),
+            )
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn flow(steps: Value) -> Value {
         json!({"id": "f", "version": 1, "createdAt": "2025-01-05T10:00:00.000Z",
@@ -386,27 +399,17 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_filled_for_steps_and_version() {
-        let mut v = flow(json!({"a": {"stepInstanceId": "a", "stepType": "START_SUB_FLOW",
-            "subFlowDefinitionId": "x", "transitions": [{"condition": "$.a", "nextStepInstanceId": "a"}]}}));
-        flow_defaults(&mut v);
-        assert_eq!(v["authoringSource"], "visual");
-        assert_eq!(v["enableExecutionLogs"], false);
-        assert_eq!(v["flowVariables"], json!({}));
-        let a = &v["steps"]["a"];
-        assert_eq!(a["defaultNextMaxTransitions"], 5);
-        assert_eq!(a["transitions"][0]["maxTransitions"], 5);
-        assert_eq!(a["subFlowVersion"], "LATEST_PUBLISHED");
-        assert_eq!(a["subFlowExecutionMode"], "SYNC");
-    }
-
-    #[test]
     fn missing_start_step_and_targets_are_rejected() {
-        let mut v = flow(json!({"b": {"stepInstanceId": "b", "stepType": "NO_OP", "defaultNextStepInstanceId": "zz"}}));
+        let mut v = flow(
+            json!({"b": {"stepInstanceId": "b", "stepType": "NO_OP", "defaultNextStepInstanceId": "zz"}}),
+        );
         let errors = check_flow(&v);
         let paths: Vec<_> = errors.iter().map(|(p, _)| p.as_str()).collect();
         assert!(paths.contains(&"startStepInstanceId"), "{paths:?}");
-        assert!(paths.contains(&"steps.b.defaultNextStepInstanceId"), "{paths:?}");
+        assert!(
+            paths.contains(&"steps.b.defaultNextStepInstanceId"),
+            "{paths:?}"
+        );
         v["startStepInstanceId"] = json!("b");
         v["steps"]["b"]["defaultNextStepInstanceId"] = json!("b");
         assert!(check_flow(&v).is_empty());
@@ -414,8 +417,10 @@ mod tests {
 
     #[test]
     fn bad_json_paths_and_step_types_are_rejected() {
-        let v = flow(json!({"a": {"stepInstanceId": "a", "stepType": "NO_OP", "inputMappings": {"x": "a.b"}},
-                            "c": {"stepInstanceId": "c", "stepType": "NOPE"}}));
+        let v = flow(
+            json!({"a": {"stepInstanceId": "a", "stepType": "NO_OP", "inputMappings": {"x": "a.b"}},
+                            "c": {"stepInstanceId": "c", "stepType": "NOPE"}}),
+        );
         let errors = check_flow(&v);
         assert!(errors.iter().any(|(p, _)| p == "steps.a.inputMappings.x"));
         assert!(errors.iter().any(|(p, _)| p == "steps.c.stepType"));

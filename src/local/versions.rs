@@ -1,5 +1,4 @@
-//! Version operations of the embedded Admin API: list, create, get, update, delete, publish
-//! and unpublish, with Allma's numbering, merge and master-sync rules (§4.3–§4.7).
+//! Version operations of the embedded Admin API: list, create, get, update and delete, with Allma's numbering, merge and master-sync rules (§4.3–§4.7).
 
 use serde_json::{Value, json};
 
@@ -10,7 +9,15 @@ use super::validate::{self, FieldError};
 
 /// Fields of a versions-list entry (§4.9).
 const SUMMARY_FIELDS: &[&str] = &[
-    "id", "version", "isPublished", "createdAt", "updatedAt", "publishedAt", "description", "name", "tags",
+    "id",
+    "version",
+    "isPublished",
+    "createdAt",
+    "updatedAt",
+    "publishedAt",
+    "description",
+    "name",
+    "tags",
 ];
 
 /// JavaScript `Number(text)` restricted to what can name a version: `None` stands for `NaN`
@@ -20,7 +27,7 @@ pub(crate) fn js_number(text: &str) -> Option<u64> {
     (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9.0e15).then_some(n as u64)
 }
 
-fn show(n: Option<u64>) -> String {
+pub(crate) fn show(n: Option<u64>) -> String {
     n.map_or_else(|| "NaN".to_string(), |n| n.to_string())
 }
 
@@ -31,11 +38,11 @@ fn label(kind: Kind) -> &'static str {
     }
 }
 
-fn latest(entity: &Entity) -> u64 {
+pub(crate) fn latest(entity: &Entity) -> u64 {
     entity.master["latestVersion"].as_u64().unwrap_or(0)
 }
 
-fn published(entity: &Entity) -> Option<u64> {
+pub(crate) fn published(entity: &Entity) -> Option<u64> {
     entity.master["publishedVersion"].as_u64()
 }
 
@@ -44,7 +51,11 @@ fn published(entity: &Entity) -> Option<u64> {
 pub(crate) fn as_read(kind: Kind, entity: &Entity, record: &Value) -> Value {
     let mut out = record.clone();
     if kind == Kind::Flow {
-        out["flowVariables"] = entity.master.get("flowVariables").cloned().unwrap_or_else(|| json!({}));
+        out["flowVariables"] = entity
+            .master
+            .get("flowVariables")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
     }
     out
 }
@@ -68,7 +79,9 @@ fn summary_of(record: &Value) -> Value {
 
 /// `GET …/{id}/versions/{v}`: literal number text, `latest` or `LATEST_PUBLISHED`.
 pub(crate) fn get(store: &Store, kind: Kind, id: &str, v: &str) -> Outcome {
-    let entity = store.get(kind, id).ok_or_else(ApiError::resource_not_found)?;
+    let entity = store
+        .get(kind, id)
+        .ok_or_else(ApiError::resource_not_found)?;
     let number = match v {
         "latest" => Some(latest(entity)),
         "LATEST_PUBLISHED" => published(entity),
@@ -88,7 +101,10 @@ fn source_version(body: &Value, entity_latest: Option<u64>) -> Result<Option<u64
             Ok(n.as_f64().map(|f| f as u64))
         }
         _ => {
-            let errors = [("sourceVersion".to_string(), "Expected positive integer or 'latest'".to_string())];
+            let errors = [(
+                "sourceVersion".to_string(),
+                "Expected positive integer or 'latest'".to_string(),
+            )];
             Err(ApiError::validation("Invalid input", flatten(&[], &errors)))
         }
     }
@@ -98,24 +114,42 @@ fn source_version(body: &Value, entity_latest: Option<u64>) -> Result<Option<u64
 pub(crate) fn create(store: &mut Store, kind: Kind, id: &str, body: &Value) -> Outcome {
     let entity = store.get(kind, id);
     let wanted = source_version(body, entity.map(latest))?;
-    let entity = entity.ok_or_else(|| ApiError::not_found(format!("{} with id {id} not found.", label(kind))))?;
-    let source = wanted.and_then(|n| entity.versions.get(&n)).ok_or_else(|| {
-        ApiError::not_found(format!("Source version {} not found for {id}.", show(wanted)))
-    })?;
+    let entity = entity
+        .ok_or_else(|| ApiError::not_found(format!("{} with id {id} not found.", label(kind))))?;
+    let source = wanted
+        .and_then(|n| entity.versions.get(&n))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Source version {} not found for {id}.",
+                show(wanted)
+            ))
+        })?;
     let (number, now) = (latest(entity) + 1, ids::now());
     let mut record = source.clone();
-    for (key, value) in [("version", json!(number)), ("isPublished", json!(false)), ("publishedAt", Value::Null),
-        ("createdAt", json!(now)), ("updatedAt", json!(now))] {
+    for (key, value) in [
+        ("version", json!(number)),
+        ("isPublished", json!(false)),
+        ("publishedAt", Value::Null),
+        ("createdAt", json!(now)),
+        ("updatedAt", json!(now)),
+    ] {
         record[key] = value;
     }
     full_defaults_and_check(kind, &mut record)?;
     let mut master = entity.master.clone();
     master["latestVersion"] = json!(number);
     master["updatedAt"] = json!(now);
-    store.commit(kind, id, vec![
-        Change::Version { number, record: record.clone() },
-        Change::Master { record: master },
-    ])?;
+    store.commit(
+        kind,
+        id,
+        vec![
+            Change::Version {
+                number,
+                record: record.clone(),
+            },
+            Change::Master { record: master },
+        ],
+    )?;
     Ok(Reply::created(record))
 }
 
@@ -139,7 +173,10 @@ fn merged_errors(errors: &[FieldError]) -> Result<(), ApiError> {
         return Ok(());
     }
     let top = validate::top_level(errors);
-    Err(ApiError::validation(format!("Validation failed on merged data: {}", summary(&top)), flatten(&[], &top)))
+    Err(ApiError::validation(
+        format!("Validation failed on merged data: {}", summary(&top)),
+        flatten(&[], &top),
+    ))
 }
 
 /// Allma's `deepMerge`: objects merge recursively, anything else in `patch` replaces.
@@ -148,7 +185,9 @@ pub(crate) fn deep_merge(base: &mut Value, patch: &Value) {
         (Value::Object(b), Value::Object(p)) => {
             for (key, value) in p {
                 match b.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => deep_merge(existing, value),
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        deep_merge(existing, value)
+                    }
                     _ => {
                         b.insert(key.clone(), value.clone());
                     }
@@ -163,10 +202,10 @@ pub(crate) fn deep_merge(base: &mut Value, patch: &Value) {
 pub(crate) fn merge_version(kind: Kind, loaded: &Value, body: &Value) -> Value {
     let mut merged = loaded.clone();
     deep_merge(&mut merged, body);
-    if kind == Kind::Flow {
-        if let Some(steps) = body.get("steps") {
-            merged["steps"] = steps.clone();
-        }
+    if kind == Kind::Flow
+        && let Some(steps) = body.get("steps")
+    {
+        merged["steps"] = steps.clone();
     }
     merged
 }
@@ -182,10 +221,10 @@ pub(crate) fn sync_master(kind: Kind, master: &mut Value, version: &Value, now: 
     if let Some(tags) = version.get("tags").filter(|t| t.is_array()) {
         master["tags"] = tags.clone();
     }
-    if kind == Kind::Flow {
-        if let Some(vars) = version.get("flowVariables").filter(|v| v.is_object()) {
-            master["flowVariables"] = vars.clone();
-        }
+    if kind == Kind::Flow
+        && let Some(vars) = version.get("flowVariables").filter(|v| v.is_object())
+    {
+        master["flowVariables"] = vars.clone();
     }
     master["updatedAt"] = json!(now);
 }
@@ -205,7 +244,10 @@ fn check_update_body(kind: Kind, body: &Value) -> Result<Value, ApiError> {
         return Ok(body);
     }
     let top = validate::top_level(&errors);
-    Err(ApiError::validation(format!("Invalid input for update: {}", summary(&top)), flatten(&[], &top)))
+    Err(ApiError::validation(
+        format!("Invalid input for update: {}", summary(&top)),
+        flatten(&[], &top),
+    ))
 }
 
 /// `PUT …/{id}/versions/{v}`: merge, validate, refuse published, sync master when latest.
@@ -224,12 +266,19 @@ pub(crate) fn put(store: &mut Store, kind: Kind, id: &str, v: &str, body: &Value
     let n = number.unwrap_or_default();
     let is_latest = n == latest(entity);
     if stored["isPublished"] == json!(true) {
-        let reasons: &[&str] = if is_latest { &["ConditionalCheckFailed", "None"] } else { &["ConditionalCheckFailed"] };
+        let reasons: &[&str] = if is_latest {
+            &["ConditionalCheckFailed", "None"]
+        } else {
+            &["ConditionalCheckFailed"]
+        };
         return Err(ApiError::transaction_cancelled(reasons));
     }
     let now = ids::now();
     merged["updatedAt"] = json!(now);
-    let mut changes = vec![Change::Version { number: n, record: merged.clone() }];
+    let mut changes = vec![Change::Version {
+        number: n,
+        record: merged.clone(),
+    }];
     if is_latest {
         let mut master = entity.master.clone();
         sync_master(kind, &mut master, &merged, &now);
@@ -241,7 +290,9 @@ pub(crate) fn put(store: &mut Store, kind: Kind, id: &str, v: &str, body: &Value
 
 /// `DELETE …/{id}/versions/{v}` (§4.7).
 pub(crate) fn delete(store: &mut Store, kind: Kind, id: &str, v: &str) -> Outcome {
-    let entity = store.get(kind, id).ok_or_else(|| ApiError::not_found(format!("{} not found.", label(kind))))?;
+    let entity = store
+        .get(kind, id)
+        .ok_or_else(|| ApiError::not_found(format!("{} not found.", label(kind))))?;
     let number = js_number(v);
     if number.is_some() && number == published(entity) {
         return Err(ApiError::conflict("Cannot delete a published version."));
@@ -255,12 +306,18 @@ pub(crate) fn delete(store: &mut Store, kind: Kind, id: &str, v: &str) -> Outcom
     let n = number.unwrap_or_default();
     let changes = if number == Some(latest_number) {
         if !deletable {
-            return Err(ApiError::transaction_cancelled(&["ConditionalCheckFailed", "None"]));
+            return Err(ApiError::transaction_cancelled(&[
+                "ConditionalCheckFailed",
+                "None",
+            ]));
         }
         let mut master = entity.master.clone();
         master["latestVersion"] = json!(latest_number - 1);
         master["updatedAt"] = json!(ids::now());
-        vec![Change::DeleteVersion { number: n }, Change::Master { record: master }]
+        vec![
+            Change::DeleteVersion { number: n },
+            Change::Master { record: master },
+        ]
     } else if deletable {
         vec![Change::DeleteVersion { number: n }]
     } else {
@@ -270,73 +327,6 @@ pub(crate) fn delete(store: &mut Store, kind: Kind, id: &str, v: &str) -> Outcom
     Ok(Reply::no_content())
 }
 
-/// `POST …/{v}/publish`: previous published version unpublished, `v` published, master
-/// `publishedVersion = v`, all in one transaction.
-pub(crate) fn publish(store: &mut Store, kind: Kind, id: &str, v: &str) -> Outcome {
-    let number = js_number(v);
-    let found = store
-        .get(kind, id)
-        .and_then(|e| number.and_then(|n| e.versions.get(&n)).map(|r| (e, r)));
-    let Some((entity, record)) = found else {
-        return Err(ApiError::transaction_cancelled(&["None", "ConditionalCheckFailed", "None"]));
-    };
-    let (n, now) = (number.unwrap_or_default(), ids::now());
-    let mut changes = Vec::new();
-    if let Some(previous) = published(entity).filter(|p| *p != n) {
-        if let Some(old) = entity.versions.get(&previous) {
-            let mut old = old.clone();
-            old["isPublished"] = json!(false);
-            old["publishedAt"] = Value::Null;
-            changes.push(Change::Version { number: previous, record: old });
-        }
-    }
-    let mut record = record.clone();
-    record["isPublished"] = json!(true);
-    record["publishedAt"] = json!(now);
-    record["updatedAt"] = json!(now);
-    let mut master = entity.master.clone();
-    master["publishedVersion"] = json!(n);
-    master["updatedAt"] = json!(now);
-    let shown = as_read(kind, &Entity { master: master.clone(), versions: Default::default() }, &record);
-    changes.push(Change::Version { number: n, record });
-    changes.push(Change::Master { record: master });
-    store.commit(kind, id, changes)?;
-    Ok(Reply::ok(shown))
-}
-
-/// `POST …/{v}/unpublish`: only the currently published version; else 500 as the real one.
-pub(crate) fn unpublish(store: &mut Store, kind: Kind, id: &str, v: &str) -> Outcome {
-    let number = js_number(v);
-    let entity = store.get(kind, id);
-    let current = entity.and_then(published);
-    let refuse = |message: String| match kind {
-        Kind::Flow => ApiError::server(message),
-        Kind::Prompt => ApiError::server("Version is not currently published."),
-    };
-    let (Some(entity), Some(current)) = (entity, current) else {
-        return Err(refuse(format!("Flow {id} is not published or does not exist.")));
-    };
-    if number != Some(current) {
-        let text = format!("Version {} is not the currently published version. Published version is {current}.", show(number));
-        return Err(refuse(text));
-    }
-    let record = entity
-        .versions
-        .get(&current)
-        .ok_or_else(|| ApiError::transaction_cancelled(&["ConditionalCheckFailed", "None"]))?;
-    let now = ids::now();
-    let mut record = record.clone();
-    record["isPublished"] = json!(false);
-    record["publishedAt"] = Value::Null;
-    record["updatedAt"] = json!(now);
-    let mut master = entity.master.clone();
-    if let Some(m) = master.as_object_mut() {
-        m.remove("publishedVersion");
-    }
-    master["updatedAt"] = json!(now);
-    store.commit(kind, id, vec![
-        Change::Version { number: current, record: record.clone() },
-        Change::Master { record: master },
-    ])?;
-    Ok(Reply::ok(record))
-}
+#[cfg(test)]
+#[path = "versions_tests.rs"]
+mod tests;

@@ -230,3 +230,16 @@ pub fn policy_from_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Deletion
         .find_map(|t| t.strip_prefix(POLICY_TAG_PREFIX).and_then(DeletionPolicy::parse))
         .unwrap_or_default()
 }
+
+/// JSON Schema of one definition document: a Flow or a PromptTemplate.
+pub fn document_schema() -> Value {
+    use kube::CustomResourceExt;
+    let schema_of = |crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition| {
+        serde_json::to_value(&crd.spec.versions[0].schema).ok().and_then(|s| s.get("openAPIV3Schema").cloned()).unwrap_or_default()
+    };
+    serde_json::json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "allma-gitops definition",
+        "oneOf": [schema_of(Flow::crd()), schema_of(PromptTemplate::crd())]
+    })
+}

@@ -385,7 +385,7 @@ function handleScheduler(req, res, body) {
     if (!input.FlexibleTimeWindow?.Mode) return 'FlexibleTimeWindow is required.';
     return null;
   };
-  const now = new Date().toISOString();
+  const now = Math.floor(Date.now() / 1000); // restJson1 timestamps: epoch seconds
   switch (req.method) {
     case 'GET': {
       const s = schedules.get(key);
@@ -447,6 +447,7 @@ Object.assign(process.env, {
   AWS_SECRET_ACCESS_KEY: 'allma-reference-fake-secret',
   AWS_ENDPOINT_URL: `http://127.0.0.1:${awsPort}`,
   AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   AWS_CONFIG_FILE: path.join(HERE, '.no-aws-config'),
   AWS_SHARED_CREDENTIALS_FILE: path.join(HERE, '.no-aws-credentials'),
   AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
@@ -460,7 +461,8 @@ Object.assign(process.env, {
   ALLMA_EXECUTION_TRACES_BUCKET_NAME: `allma-execution-traces-${ACCOUNT}-${REGION}`,
   EVENTBRIDGE_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/AllmaEventBridgeSchedulerRole-${STAGE}`,
   ALLMA_FLOW_START_REQUEST_QUEUE_ARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:AllmaFlowStartRequestQueue-${STAGE}`,
-  ALLMA_FLOW_START_REQUEST_QUEUE_URL: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/AllmaFlowStartRequestQueue-${STAGE}`,
+  // The SQS client sends to the queue URL's host: keep it on the fake endpoint.
+  ALLMA_FLOW_START_REQUEST_QUEUE_URL: `http://127.0.0.1:${awsPort}/${ACCOUNT}/AllmaFlowStartRequestQueue-${STAGE}`,
   ALLMA_STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:AllmaFlowOrchestrator-${STAGE}`,
   ALLMA_FLOW_OUTPUT_TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:AllmaFlowOutputTopic-${STAGE}`,
   ITERATIVE_STEP_PROCESSOR_LAMBDA_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:AllmaIterativeStepProcessor-${STAGE}`,
@@ -792,7 +794,7 @@ async function handleApi(req, res) {
     if (result === TIMEOUT) { status = gw(503, 'Service Unavailable'); return; }
     status = sendLambdaResult(res, result, requestId);
   } finally {
-    count(req.method, routeKey, apiPath ?? rawPath, status ?? 500);
+    count(req.method, routeKey, apiPath ?? `${rawPath} (outside stage /${API_STAGE})`, status ?? 500);
   }
 }
 const TIMEOUT = Symbol('timeout');

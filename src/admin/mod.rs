@@ -1,0 +1,462 @@
+//! Admin API client: typed requests over reqwest, the envelope and status mapping of
+//! allma-admin-api.md §2, retries with backoff and jitter, bounded concurrency, and a
+//! count of the requests made.
+
+pub mod snapshot;
+mod token;
+
+pub use snapshot::{Live, LiveResource, VersionSummary};
+pub use token::{Credentials, Token};
+
+use crate::model::Kind;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Failures talking to the Admin API. Messages never contain the token.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request could not be sent or timed out.
+    #[error("{method} {path}: cannot reach the Admin API: {source}")]
+    Request {
+        /// HTTP method.
+        method: Method,
+        /// Path below the base URL.
+        path: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered with an error status.
+    #[error("{method} {path}: {status}: {message}{}", hint(*.status))]
+    Status {
+        /// HTTP method.
+        method: Method,
+        /// Path below the base URL.
+        path: String,
+        /// HTTP status.
+        status: StatusCode,
+        /// Allma error code (`NOT_FOUND`, `CONFLICT`, …), when the body had one.
+        code: Option<String>,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer was not the JSON expected.
+    #[error("{method} {path}: unexpected answer: {message}")]
+    Decode {
+        /// HTTP method.
+        method: Method,
+        /// Path below the base URL.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Credentials could not be read.
+    #[error(transparent)]
+    Credentials(#[from] token::Error),
+}
+
+fn hint(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => " (check ALLMA_TOKEN or --token-file: Allma wants a valid Cognito ID token)",
+        403 => " (the user needs group `Admins` and role FLOW_MANAGER, or definitions:read/write/delete)",
+        _ => "",
+    }
+}
+
+impl Error {
+    /// HTTP status, when the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// A 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// Whether a write may have committed although it failed (5xx or no answer).
+    pub fn may_have_committed(&self) -> bool {
+        match self {
+            Error::Request { .. } => true,
+            Error::Status { status, .. } => status.is_server_error(),
+            _ => false,
+        }
+    }
+
+    /// A stable PascalCase name for events and metric labels.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Request { .. } => "Unreachable",
+            Error::Status { status, message, .. } => match status.as_u16() {
+                401 => "Unauthorized",
+                403 => "Forbidden",
+                404 => "NotFound",
+                409 => "Conflict",
+                400 => "Invalid",
+                500 if is_conflict_message(message) => "Conflict",
+                _ => "ServerError",
+            },
+            Error::Decode { .. } => "BadResponse",
+            Error::Credentials(_) => "Credentials",
+        }
+    }
+}
+
+/// The real server answers several conflicts with 500 (allma-admin-api.md §2.3).
+fn is_conflict_message(message: &str) -> bool {
+    message.contains("Transaction cancelled")
+        || message.contains("not the currently published")
+        || message.contains("not currently published")
+        || message.contains("is not published")
+}
+
+/// A version number, or the server's symbolic ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRef {
+    /// A numbered version.
+    Number(u32),
+    /// The published version (`LATEST_PUBLISHED`).
+    Published,
+}
+
+impl VersionRef {
+    fn segment(self) -> String {
+        match self {
+            VersionRef::Number(n) => n.to_string(),
+            VersionRef::Published => "LATEST_PUBLISHED".into(),
+        }
+    }
+}
+
+/// One master from a list call (allma-admin-api.md §4.9).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MasterSummary {
+    /// Allma id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Master tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Highest version number.
+    #[serde(default)]
+    pub latest_version: Option<u32>,
+    /// The live version, if any.
+    #[serde(default)]
+    pub published_version: Option<u32>,
+    /// Last change of the master.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// The answer of `POST /allma/import` (allma-admin-api.md §5.10).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ImportSummary {
+    /// Per-item failures.
+    #[serde(default)]
+    pub errors: Vec<ImportError>,
+}
+
+/// One failed import item.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportError {
+    /// The item's id.
+    #[serde(default)]
+    pub id: String,
+    /// `flow` or `prompt`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// What went wrong.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// Counters of what a client sent.
+#[derive(Debug, Default)]
+pub struct Counters {
+    requests: AtomicUsize,
+    writes: AtomicUsize,
+}
+
+impl Counters {
+    /// Requests sent (retries included).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+    /// Requests with a method other than GET.
+    pub fn writes(&self) -> usize {
+        self.writes.load(Ordering::Relaxed)
+    }
+}
+
+/// Settings of a client.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URL including the stage, e.g. `https://api.example.com/v1`.
+    pub base_url: String,
+    /// Where the bearer token comes from.
+    pub credentials: Credentials,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Attempts per request for retryable failures.
+    pub attempts: u32,
+}
+
+/// An Admin API client; cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    credentials: Credentials,
+    permits: Arc<Semaphore>,
+    attempts: u32,
+    counters: Arc<Counters>,
+}
+
+impl Client {
+    /// Builds a client; refuses plain `http://` to a host that is not loopback.
+    pub fn new(config: Config) -> Result<Self, String> {
+        let base = config.base_url.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&base).map_err(|e| format!("invalid API URL `{base}`: {e}"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => {
+                return Err(format!(
+                    "refusing plain http:// to `{}`: the token would travel unencrypted; use https://",
+                    url.host_str().unwrap_or_default()
+                ));
+            }
+            other => return Err(format!("invalid API URL `{base}`: scheme `{other}` (use https://)")),
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(35))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("allma-gitops/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            base,
+            credentials: config.credentials,
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            attempts: config.attempts.max(1),
+            counters: Arc::new(Counters::default()),
+        })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// What this client has sent so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Lists the masters of a kind.
+    pub async fn list(&self, kind: Kind) -> Result<(Vec<MasterSummary>, usize), Error> {
+        let path = format!("/allma/{}", kind.collection());
+        let (value, size) = self.send_sized(Method::GET, &path, None).await?;
+        Ok((decode(&Method::GET, &path, value)?, size))
+    }
+
+    /// Reads a flow master (404 → `None`).
+    pub async fn flow_master(&self, id: &str) -> Result<Option<MasterSummary>, Error> {
+        let path = format!("/allma/flows/{id}");
+        match self.send(Method::GET, &path, None).await {
+            Ok(v) => Ok(Some(decode(&Method::GET, &path, v)?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads one version.
+    pub async fn version(&self, kind: Kind, id: &str, v: VersionRef) -> Result<Value, Error> {
+        let path = format!("/allma/{}/{id}/versions/{}", kind.collection(), v.segment());
+        self.send(Method::GET, &path, None).await
+    }
+
+    /// Lists the versions of one resource, sorted by number.
+    pub async fn versions(&self, kind: Kind, id: &str) -> Result<Vec<VersionSummary>, Error> {
+        let path = format!("/allma/{}/{id}/versions", kind.collection());
+        let value = self.send(Method::GET, &path, None).await?;
+        let mut list: Vec<VersionSummary> = decode(&Method::GET, &path, value)?;
+        list.sort_by_key(|v| v.version);
+        Ok(list)
+    }
+
+    /// Creates a new version from the latest one; returns its number.
+    pub async fn create_version(&self, kind: Kind, id: &str) -> Result<u32, Error> {
+        let path = format!("/allma/{}/{id}/versions", kind.collection());
+        let body = json!({"sourceVersion": "latest"});
+        // Not retried: a retry after a lost answer would create a second version. The
+        // executor re-reads the versions list instead (`may_have_committed`).
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let (value, _) = self.send_once(&Method::POST, &path, Some(&body)).await?;
+        version_number(&Method::POST, &path, &value)
+    }
+
+    /// Writes a draft version (the body must be complete: `steps` replace the stored map).
+    pub async fn put_version(&self, kind: Kind, id: &str, n: u32, body: &Value) -> Result<Value, Error> {
+        let path = format!("/allma/{}/{id}/versions/{n}", kind.collection());
+        self.send(Method::PUT, &path, Some(body)).await
+    }
+
+    /// Publishes a version (the previously published one is unpublished by the server).
+    pub async fn publish(&self, kind: Kind, id: &str, n: u32) -> Result<(), Error> {
+        let path = format!("/allma/{}/{id}/versions/{n}/publish", kind.collection());
+        self.send(Method::POST, &path, None).await.map(drop)
+    }
+
+    /// Unpublishes the published version.
+    pub async fn unpublish(&self, kind: Kind, id: &str, n: u32) -> Result<(), Error> {
+        let path = format!("/allma/{}/{id}/versions/{n}/unpublish", kind.collection());
+        self.send(Method::POST, &path, None).await.map(drop)
+    }
+
+    /// Deletes a draft version.
+    pub async fn delete_version(&self, kind: Kind, id: &str, n: u32) -> Result<(), Error> {
+        let path = format!("/allma/{}/{id}/versions/{n}", kind.collection());
+        self.send(Method::DELETE, &path, None).await.map(drop)
+    }
+
+    /// Replaces a flow master's name, description, tags and variables.
+    pub async fn put_flow_master(&self, id: &str, body: &Value) -> Result<(), Error> {
+        let path = format!("/allma/flows/{id}");
+        self.send(Method::PUT, &path, Some(body)).await.map(drop)
+    }
+
+    /// Imports flows and prompts with their own ids (`overwrite: false`).
+    pub async fn import(&self, flows: Vec<Value>, prompts: Vec<Value>) -> Result<ImportSummary, Error> {
+        let body = json!({
+            "formatVersion": "1.0",
+            "exportedAt": crate::now(),
+            "flows": flows,
+            "promptTemplates": prompts,
+            "options": {"overwrite": false},
+        });
+        let value = self.send(Method::POST, "/allma/import", Some(&body)).await?;
+        decode(&Method::POST, "/allma/import", value)
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Error> {
+        self.send_sized(method, path, body).await.map(|(v, _)| v)
+    }
+
+    /// Sends one request with retries; returns the envelope's `data` and the body size.
+    async fn send_sized(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(Value, usize), Error> {
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send_once(&method, path, body).await {
+                Err(e) if attempt < self.attempts && retryable(&e) => {
+                    let delay = backoff(attempt);
+                    tracing::debug!(%method, path, attempt, ?delay, error = %e, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, method: &Method, path: &str, body: Option<&Value>) -> Result<(Value, usize), Error> {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if method != Method::GET {
+            self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = self.credentials.token()? {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let request_error = |source| Error::Request { method: method.clone(), path: path.to_string(), source };
+        let response = request.send().await.map_err(request_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(request_error)?;
+        tracing::trace!(%method, path, %status, size = bytes.len(), "admin api");
+        if status == StatusCode::NO_CONTENT {
+            return Ok((Value::Null, 0));
+        }
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if status.is_success() {
+            let data = parsed.as_ref().and_then(|v| v.get("data")).cloned();
+            return data.map(|d| (d, bytes.len())).ok_or_else(|| Error::Decode {
+                method: method.clone(),
+                path: path.to_string(),
+                message: format!("{status} without an Allma envelope"),
+            });
+        }
+        let error = parsed.as_ref().and_then(|v| v.get("error"));
+        let message = error
+            .and_then(|e| e.get("message"))
+            .or_else(|| parsed.as_ref().and_then(|v| v.get("message")))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+        let code = error.and_then(|e| e.get("code")).and_then(Value::as_str).map(str::to_string);
+        Err(Error::Status { method: method.clone(), path: path.to_string(), status, code, message })
+    }
+}
+
+fn retryable(e: &Error) -> bool {
+    match e {
+        Error::Request { source, .. } => source.is_timeout() || source.is_connect(),
+        Error::Status { status, .. } => matches!(status.as_u16(), 429 | 502 | 503 | 504),
+        _ => false,
+    }
+}
+
+/// Exponential backoff (250 ms doubling, capped at 8 s) with full jitter.
+fn backoff(attempt: u32) -> Duration {
+    let cap = 250u64.saturating_mul(1 << attempt.min(5)).min(8_000);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    Duration::from_millis(cap / 2 + nanos % (cap / 2 + 1))
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn decode<T: DeserializeOwned>(method: &Method, path: &str, value: Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|e| Error::Decode {
+        method: method.clone(),
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn version_number(method: &Method, path: &str, value: &Value) -> Result<u32, Error> {
+    value
+        .get("version")
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| Error::Decode {
+            method: method.clone(),
+            path: path.to_string(),
+            message: "no version number in the answer".into(),
+        })
+}

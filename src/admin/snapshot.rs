@@ -1,0 +1,179 @@
+//! `snapshot()`: read the live state the planner needs, with as few requests as possible
+//! (two lists, then one version read per desired resource; more only for changed ones).
+
+use super::{Client, Error, MasterSummary, VersionRef};
+use crate::load::Desired;
+use crate::model::{self, Kind, normalize_flow_version, normalize_prompt_version};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A list answer this large may have been cut at DynamoDB's 1 MB page (§4.9).
+const TRUNCATION_SUSPECTED: usize = 900_000;
+
+/// One entry of a versions list.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionSummary {
+    /// Version number.
+    pub version: u32,
+    /// Whether the record is flagged published.
+    #[serde(default)]
+    pub is_published: bool,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Last publish time.
+    #[serde(default)]
+    pub published_at: Option<String>,
+}
+
+/// What is live for one id.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveResource {
+    /// The master as listed.
+    pub master: Option<MasterSummary>,
+    /// The published version, as read.
+    pub published: Option<Value>,
+    /// The latest version when it is not the published one (read only when needed).
+    pub latest: Option<Value>,
+    /// All versions (read only when needed).
+    pub versions: Option<Vec<VersionSummary>>,
+}
+
+/// The live state of every master, with details for the ones that matter.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Live {
+    /// By kind and id.
+    pub resources: BTreeMap<(Kind, String), LiveResource>,
+}
+
+impl Live {
+    /// Whether an id exists live.
+    pub fn exists(&self, kind: Kind, id: &str) -> bool {
+        self.resources.get(&(kind, id.to_string())).is_some_and(|r| r.master.is_some())
+    }
+}
+
+impl Client {
+    /// Reads what the planner needs for `desired`; with `prune`, also the versions of the
+    /// owner's resources that are no longer desired.
+    pub async fn snapshot(&self, desired: &[Desired], owner: &str, prune: bool) -> Result<Live, Error> {
+        let (flows, prompts) = tokio::join!(self.list(Kind::Flow), self.list(Kind::PromptTemplate));
+        let mut live = Live::default();
+        for (kind, listed) in [(Kind::Flow, flows?), (Kind::PromptTemplate, prompts?)] {
+            let (masters, size) = listed;
+            for m in masters {
+                live.resources.insert((kind, m.id.clone()), LiveResource { master: Some(m), ..Default::default() });
+            }
+            if size > TRUNCATION_SUSPECTED {
+                self.fill_unlisted(&mut live, kind, desired).await?;
+            }
+        }
+        let reads = desired.iter().filter_map(|d| {
+            let master = live.resources.get(&(d.kind, d.id.clone()))?.master.clone()?;
+            Some(async move { (d.kind, d.id.clone(), self.details(d, &master).await) })
+        });
+        for (kind, id, details) in join_all(reads).await {
+            let slot = live.resources.entry((kind, id)).or_default();
+            let (published, latest, versions) = details?;
+            (slot.published, slot.latest, slot.versions) = (published, latest, versions);
+        }
+        if prune {
+            let owner_tag = format!("{}{owner}", model::OWNER_TAG_PREFIX);
+            let orphans: Vec<(Kind, String)> = live
+                .resources
+                .iter()
+                .filter(|((kind, id), r)| {
+                    let tags = r.master.as_ref().map(|m| m.tags.as_slice()).unwrap_or_default();
+                    tags.contains(&owner_tag)
+                        && model::policy_from_tags(tags.iter().map(String::as_str)) == model::DeletionPolicy::Delete
+                        && !desired.iter().any(|d| d.kind == *kind && d.id == *id)
+                })
+                .map(|(key, _)| key.clone())
+                .collect();
+            let reads = orphans.iter().map(|(kind, id)| self.versions(*kind, id));
+            for (key, versions) in orphans.iter().zip(join_all(reads).await) {
+                if let Some(slot) = live.resources.get_mut(key) {
+                    slot.versions = Some(versions?);
+                }
+            }
+        }
+        Ok(live)
+    }
+
+    /// Reads the published (else latest) version; when it differs from the desired
+    /// content, also the versions list and the latest version.
+    async fn details(
+        &self,
+        d: &Desired,
+        master: &MasterSummary,
+    ) -> Result<(Option<Value>, Option<Value>, Option<Vec<VersionSummary>>), Error> {
+        let first = master.published_version.or(master.latest_version);
+        let Some(first) = first else { return Ok((None, None, None)) };
+        let read = self.version(d.kind, &d.id, VersionRef::Number(first)).await;
+        let read = match read {
+            Ok(v) => Some(v),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let published = read.clone().filter(|_| master.published_version.is_some());
+        let same = read.as_ref().is_some_and(|v| normalized(d.kind, v) == d.normalized);
+        if same && published.is_some() {
+            return Ok((published, None, None));
+        }
+        let versions = self.versions(d.kind, &d.id).await?;
+        let latest_number = versions.last().map(|v| v.version);
+        let latest = match latest_number {
+            Some(n) if Some(n) == master.published_version => None,
+            Some(n) if n == first => read,
+            Some(n) => Some(self.version(d.kind, &d.id, VersionRef::Number(n)).await?),
+            None => None,
+        };
+        Ok((published, latest, Some(versions)))
+    }
+
+    /// A cut list: look up each desired id it does not show.
+    async fn fill_unlisted(&self, live: &mut Live, kind: Kind, desired: &[Desired]) -> Result<(), Error> {
+        let missing: Vec<&Desired> = desired.iter().filter(|d| d.kind == kind && !live.exists(kind, &d.id)).collect();
+        for d in missing {
+            let master = match kind {
+                Kind::Flow => self.flow_master(&d.id).await?,
+                Kind::PromptTemplate => self.prompt_master_from_versions(&d.id).await?,
+            };
+            if let Some(m) = master {
+                live.resources.insert((kind, d.id.clone()), LiveResource { master: Some(m), ..Default::default() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Prompt masters cannot be read (the route is not deployed): rebuild one from the
+    /// versions list, whose entries carry name and tags.
+    async fn prompt_master_from_versions(&self, id: &str) -> Result<Option<MasterSummary>, Error> {
+        let path = format!("/allma/prompt-templates/{id}/versions");
+        let list = self.send(reqwest::Method::GET, &path, None).await?;
+        let Some(items) = list.as_array().filter(|a| !a.is_empty()) else { return Ok(None) };
+        let number = |v: &Value| v.get("version").and_then(Value::as_u64).unwrap_or(0) as u32;
+        let latest = items.iter().max_by_key(|v| number(v)).cloned().unwrap_or_default();
+        let published = items.iter().find(|v| v.get("isPublished") == Some(&Value::Bool(true)));
+        Ok(Some(MasterSummary {
+            id: id.to_string(),
+            name: latest.get("name").and_then(Value::as_str).unwrap_or(id).to_string(),
+            description: latest.get("description").and_then(Value::as_str).map(str::to_string),
+            tags: serde_json::from_value(latest.get("tags").cloned().unwrap_or_default()).unwrap_or_default(),
+            latest_version: Some(number(&latest)),
+            published_version: published.map(number),
+            updated_at: None,
+        }))
+    }
+}
+
+/// The normal form of a live version of `kind`.
+pub fn normalized(kind: Kind, version: &Value) -> Value {
+    match kind {
+        Kind::Flow => normalize_flow_version(version),
+        Kind::PromptTemplate => normalize_prompt_version(version),
+    }
+}
