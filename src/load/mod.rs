@@ -302,6 +302,7 @@ impl Context<'_> {
             return;
         }
         definition.insert("authoringSource".into(), json!("code"));
+        model::fill_flow_defaults(&mut definition);
         let mut references = validate::references(&definition);
         for r in &mut references {
             r.line = doc.line_of(&tree::key_path(def_path, &r.path));

@@ -3,7 +3,7 @@
 
 mod normalize;
 
-pub use normalize::{content_hash, normalize_flow_version, normalize_prompt_version, HASH_FIELD};
+pub use normalize::{HASH_FIELD, content_hash, fill_flow_defaults, normalize_flow_version, normalize_prompt_version};
 
 use kube::CustomResource;
 use schemars::JsonSchema;

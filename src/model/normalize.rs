@@ -40,17 +40,41 @@ pub fn normalize_flow_version(version: &Value) -> Value {
     if out.get("onCompletionActions").and_then(Value::as_array).is_some_and(Vec::is_empty) {
         out.remove("onCompletionActions");
     }
-    fill(&mut out, "enableExecutionLogs", json!(false));
-    fill(&mut out, "authoringSource", json!("visual"));
-    if let Some(Value::Object(steps)) = out.get_mut("steps") {
+    fill_flow_defaults(&mut out);
+    Value::Object(out)
+}
+
+/// Fills the defaults the server adds when it parses a flow version with its full schema
+/// (allma-admin-api.md §4.13). A PUT does not add them, so allma-gitops writes them
+/// itself: what is stored then means what the server would have meant.
+pub fn fill_flow_defaults(version: &mut Map<String, Value>) {
+    fill(version, "enableExecutionLogs", json!(false));
+    fill(version, "authoringSource", json!("visual"));
+    if let Some(Value::Object(steps)) = version.get_mut("steps") {
         steps.values_mut().for_each(fill_step_defaults);
     }
-    if let Some(Value::Array(actions)) = out.get_mut("onCompletionActions") {
+    if let Some(Value::Array(actions)) = version.get_mut("onCompletionActions") {
         for action in actions.iter_mut().filter_map(Value::as_object_mut) {
             fill(action, "executeOnStatus", json!("COMPLETED"));
         }
     }
-    Value::Object(out)
+    if let Some(handler) = object_at(version, "defaultStepConfig").and_then(|c| object_at(c, "defaultErrorHandler")) {
+        fill_error_handler(handler);
+    }
+}
+
+fn fill_error_handler(on_error: &mut Map<String, Value>) {
+    fill(on_error, "continueOnFailure", json!(false));
+    if let Some(r) = object_at(on_error, "retries") {
+        fill(r, "count", json!(0));
+        fill(r, "intervalSeconds", json!(5));
+        fill(r, "backoffRate", json!(2));
+    }
+    if let Some(r) = object_at(on_error, "retryOnContentError") {
+        fill(r, "count", json!(1));
+        fill(r, "intervalSeconds", json!(5));
+        fill(r, "backoffRate", json!(2));
+    }
 }
 
 /// Normalises a prompt version to the fields allma-gitops owns: name, description,
@@ -121,17 +145,7 @@ fn fill_step_defaults(step: &mut Value) {
         }
     }
     if let Some(on_error) = object_at(step, "onError") {
-        fill(on_error, "continueOnFailure", json!(false));
-        if let Some(r) = object_at(on_error, "retries") {
-            fill(r, "count", json!(0));
-            fill(r, "intervalSeconds", json!(5));
-            fill(r, "backoffRate", json!(2));
-        }
-        if let Some(r) = object_at(on_error, "retryOnContentError") {
-            fill(r, "count", json!(1));
-            fill(r, "intervalSeconds", json!(5));
-            fill(r, "backoffRate", json!(2));
-        }
+        fill_error_handler(on_error);
     }
     if let Some(delay) = object_at(step, "delay") {
         fill(delay, "position", json!("after"));
