@@ -47,15 +47,24 @@ impl Report {
 }
 
 /// Runs the plan; `on_outcome` is called as each change finishes (for progress output).
-pub async fn execute(plan: &Plan, client: &Client, on_outcome: &(dyn Fn(&Outcome) + Sync)) -> Report {
+pub async fn execute(
+    plan: &Plan,
+    client: &Client,
+    on_outcome: &(dyn Fn(&Outcome) + Sync),
+) -> Report {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
     let mut waves: Vec<usize> = plan.changes.iter().map(|c| c.wave).collect();
     waves.dedup();
     for wave in waves {
-        let members: Vec<usize> = (0..plan.changes.len()).filter(|i| plan.changes[*i].wave == wave).collect();
+        let members: Vec<usize> = (0..plan.changes.len())
+            .filter(|i| plan.changes[*i].wave == wave)
+            .collect();
         let imported = import_all(plan, &members, client).await;
         let runs = members.iter().map(|&i| {
-            let import_error = imported.iter().find(|(j, _)| *j == i).and_then(|(_, e)| e.clone());
+            let import_error = imported
+                .iter()
+                .find(|(j, _)| *j == i)
+                .and_then(|(_, e)| e.clone());
             async move {
                 let outcome = run_change(&plan.changes[i], client, import_error).await;
                 on_outcome(&outcome);
@@ -66,14 +75,20 @@ pub async fn execute(plan: &Plan, client: &Client, on_outcome: &(dyn Fn(&Outcome
             outcomes[i] = Some(outcome);
         }
     }
-    Report { outcomes: outcomes.into_iter().flatten().collect() }
+    Report {
+        outcomes: outcomes.into_iter().flatten().collect(),
+    }
 }
 
 type Failure = (String, &'static str);
 
 /// Sends every `Import` op of the wave in bounded batches; returns per change the error
 /// of its import, if it failed.
-async fn import_all(plan: &Plan, members: &[usize], client: &Client) -> Vec<(usize, Option<Failure>)> {
+async fn import_all(
+    plan: &Plan,
+    members: &[usize],
+    client: &Client,
+) -> Vec<(usize, Option<Failure>)> {
     let items: Vec<(usize, &Change, &Value)> = members
         .iter()
         .filter_map(|&i| match plan.changes[i].operations.first() {
@@ -97,8 +112,18 @@ async fn import_all(plan: &Plan, members: &[usize], client: &Client) -> Vec<(usi
                 Ok(summary) => summary
                     .errors
                     .iter()
-                    .find(|e| e.id == change.id && (e.kind == "flow") == (change.kind == Kind::Flow))
-                    .map(|e| (format!("import refused {} `{}`: {}", change.kind, change.id, e.message), "Invalid")),
+                    .find(|e| {
+                        e.id == change.id && (e.kind == "flow") == (change.kind == Kind::Flow)
+                    })
+                    .map(|e| {
+                        (
+                            format!(
+                                "import refused {} `{}`: {}",
+                                change.kind, change.id, e.message
+                            ),
+                            "Invalid",
+                        )
+                    }),
             };
             results.push((*i, error));
         }
@@ -107,7 +132,9 @@ async fn import_all(plan: &Plan, members: &[usize], client: &Client) -> Vec<(usi
 }
 
 /// Splits import items into batches bounded by count and serialised size.
-fn batches<'a>(items: &[(usize, &'a Change, &'a Value)]) -> Vec<Vec<(usize, &'a Change, &'a Value)>> {
+fn batches<'a>(
+    items: &[(usize, &'a Change, &'a Value)],
+) -> Vec<Vec<(usize, &'a Change, &'a Value)>> {
     let mut out: Vec<Vec<(usize, &Change, &Value)>> = Vec::new();
     let mut size = 0;
     for &(i, change, item) in items {
@@ -180,7 +207,9 @@ async fn run_op(
     };
     match op {
         Op::Import { .. } => {}
-        Op::CreateVersion { after } => *created = Some(create_version(client, kind, id, *after).await?),
+        Op::CreateVersion { after } => {
+            *created = Some(create_version(client, kind, id, *after).await?)
+        }
         Op::PutVersion { version, body } => {
             client.put_version(kind, id, resolve(version), body).await?;
         }
@@ -198,7 +227,12 @@ async fn run_op(
 
 /// Creates a version; when the answer is lost, a version newer than `after` that the
 /// server did create is found by re-reading the list rather than creating another.
-async fn create_version(client: &Client, kind: Kind, id: &str, after: u32) -> Result<u32, admin::Error> {
+async fn create_version(
+    client: &Client,
+    kind: Kind,
+    id: &str,
+    after: u32,
+) -> Result<u32, admin::Error> {
     match client.create_version(kind, id).await {
         Ok(n) => Ok(n),
         Err(e) if e.may_have_committed() => {

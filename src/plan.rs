@@ -196,7 +196,10 @@ pub fn plan(desired: &[Desired], live: &Live, opts: &Options) -> Result<Plan, Er
 }
 
 fn summarize(changes: &[Change], unchanged: usize) -> Summary {
-    let mut s = Summary { unchanged, ..Summary::default() };
+    let mut s = Summary {
+        unchanged,
+        ..Summary::default()
+    };
     for c in changes {
         match (c.action, c.drift) {
             (Action::Refused, _) => s.refused += 1,
@@ -224,31 +227,60 @@ fn new_change(d: &Desired, action: Action) -> Change {
 }
 
 fn refused(d: &Desired, reason: String) -> Change {
-    Change { reason: Some(reason), ..new_change(d, Action::Refused) }
+    Change {
+        reason: Some(reason),
+        ..new_change(d, Action::Refused)
+    }
 }
 
 fn owner_tag(opts: &Options) -> String {
     format!("{}{}", model::OWNER_TAG_PREFIX, opts.owner)
 }
 
-fn plan_one(d: &Desired, entry: Option<&LiveResource>, live: &Live, all: &[Desired], opts: &Options) -> Option<Change> {
-    if let Some(r) = d.references.iter().find(|r| !live.exists(r.kind, &r.id) && !all.iter().any(|o| o.kind == r.kind && o.id == r.id)) {
+fn plan_one(
+    d: &Desired,
+    entry: Option<&LiveResource>,
+    live: &Live,
+    all: &[Desired],
+    opts: &Options,
+) -> Option<Change> {
+    if let Some(r) = d.references.iter().find(|r| {
+        !live.exists(r.kind, &r.id) && !all.iter().any(|o| o.kind == r.kind && o.id == r.id)
+    }) {
         let at = format!("{}:{}", d.source.file.display(), r.line);
-        return Some(refused(d, format!("{at}: refers to {} `{}`, which is neither defined in these files nor present in Allma", r.kind, r.id)));
+        return Some(refused(
+            d,
+            format!(
+                "{at}: refers to {} `{}`, which is neither defined in these files nor present in Allma",
+                r.kind, r.id
+            ),
+        ));
     }
     let Some((master, r)) = entry.and_then(|r| r.master.as_ref().map(|m| (m, r))) else {
         return Some(create(d));
     };
     // A prompt whose creation stopped between import and the PUT that copies its tags
     // to the master still carries the tag on its version: finish it, don't refuse it.
-    let version_tags = r.latest.as_ref().or(r.published.as_ref()).and_then(|v| v.get("tags")).and_then(Value::as_array);
+    let version_tags = r
+        .latest
+        .as_ref()
+        .or(r.published.as_ref())
+        .and_then(|v| v.get("tags"))
+        .and_then(Value::as_array);
     let owned = master.tags.contains(&owner_tag(opts))
-        || (d.kind == Kind::PromptTemplate && version_tags.is_some_and(|t| t.contains(&json!(owner_tag(opts)))));
+        || (d.kind == Kind::PromptTemplate
+            && version_tags.is_some_and(|t| t.contains(&json!(owner_tag(opts)))));
     if !owned && !opts.adopt {
-        return Some(refused(d, format!(
-            "{} `{}` already exists in Allma and is not managed by owner `{}` (no `{}` tag); nothing was written. Rerun with --adopt to take it over, or choose another id",
-            d.kind, d.id, opts.owner, owner_tag(opts)
-        )));
+        return Some(refused(
+            d,
+            format!(
+                "{} `{}` already exists in Allma and is not managed by owner `{}` (no `{}` tag); nothing was written. Rerun with --adopt to take it over, or choose another id",
+                d.kind,
+                d.id,
+                opts.owner,
+                owner_tag(opts)
+            ),
+        ));
     }
     update(d, master, r, owned)
 }
@@ -267,16 +299,28 @@ fn create(d: &Desired) -> Change {
     match d.kind {
         Kind::Flow => {
             item.insert("isPublished".into(), json!(d.publish));
-            item.insert("flowVariables".into(), Value::Object(d.master.variables.clone()));
-            change.operations.push(Op::Import { item: Value::Object(item) });
+            item.insert(
+                "flowVariables".into(),
+                Value::Object(d.master.variables.clone()),
+            );
+            change.operations.push(Op::Import {
+                item: Value::Object(item),
+            });
         }
         Kind::PromptTemplate => {
             // Import does not store a prompt master's tags: a PUT of version 1 copies them.
             item.insert("isPublished".into(), json!(false));
-            change.operations.push(Op::Import { item: Value::Object(item) });
-            change.operations.push(Op::PutVersion { version: Target::Number(1), body: d.version.clone() });
+            change.operations.push(Op::Import {
+                item: Value::Object(item),
+            });
+            change.operations.push(Op::PutVersion {
+                version: Target::Number(1),
+                body: d.version.clone(),
+            });
             if d.publish {
-                change.operations.push(Op::Publish { version: Target::Number(1) });
+                change.operations.push(Op::Publish {
+                    version: Target::Number(1),
+                });
             }
         }
     }
@@ -285,10 +329,20 @@ fn create(d: &Desired) -> Change {
 
 /// The flow variables live: every version read returns the master's.
 fn live_variables(r: &LiveResource) -> Map<String, Value> {
-    r.published.as_ref().or(r.latest.as_ref()).and_then(|v| v.get("flowVariables")).and_then(Value::as_object).cloned().unwrap_or_default()
+    r.published
+        .as_ref()
+        .or(r.latest.as_ref())
+        .and_then(|v| v.get("flowVariables"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
-fn master_changes(d: &Desired, master: Option<&MasterSummary>, variables: &Map<String, Value>) -> Vec<FieldChange> {
+fn master_changes(
+    d: &Desired,
+    master: Option<&MasterSummary>,
+    variables: &Map<String, Value>,
+) -> Vec<FieldChange> {
     if d.kind == Kind::PromptTemplate && master.is_some() {
         // A prompt's name/description/tags are compared on its version; only the
         // master's tags can lag behind (they are copied by a PUT of the latest version).
@@ -296,10 +350,13 @@ fn master_changes(d: &Desired, master: Option<&MasterSummary>, variables: &Map<S
         return field_changes(&live, &json!({"tags": d.master.tags}));
     }
     let live = match master {
-        Some(m) => json!({"name": m.name, "description": m.description, "tags": model_tags(master), "variables": variables}),
+        Some(m) => {
+            json!({"name": m.name, "description": m.description, "tags": model_tags(master), "variables": variables})
+        }
         None => json!({}),
     };
-    let mut desired = json!({"name": d.master.name, "description": d.master.description, "tags": d.master.tags});
+    let mut desired =
+        json!({"name": d.master.name, "description": d.master.description, "tags": d.master.tags});
     if d.kind == Kind::Flow {
         desired["variables"] = Value::Object(d.master.variables.clone());
     }
@@ -317,7 +374,11 @@ fn update(d: &Desired, master: &MasterSummary, r: &LiveResource, owned: bool) ->
     let variables = live_variables(r);
     let master_diff = master_changes(d, Some(master), &variables);
     // With `publish: false` the latest version is what must match; otherwise the published one.
-    let current = if d.publish { r.published.as_ref() } else { r.latest.as_ref().or(r.published.as_ref()) };
+    let current = if d.publish {
+        r.published.as_ref()
+    } else {
+        r.latest.as_ref().or(r.published.as_ref())
+    };
     let current_n = current.map(|v| normalized(d.kind, v));
     let content_same = current_n.as_ref() == Some(&d.normalized);
     if content_same && master_diff.is_empty() {
@@ -325,7 +386,11 @@ fn update(d: &Desired, master: &MasterSummary, r: &LiveResource, owned: bool) ->
     }
     let mut change = new_change(d, Action::Update);
     let old = current_n.unwrap_or_else(|| json!({}));
-    change.diff = if content_same { Vec::new() } else { field_changes(&old, &d.normalized) };
+    change.diff = if content_same {
+        Vec::new()
+    } else {
+        field_changes(&old, &d.normalized)
+    };
     change.diff.extend(master_diff.iter().cloned());
     if owned {
         (change.drift, change.reason) = match drift(d, master, r) {
@@ -333,7 +398,10 @@ fn update(d: &Desired, master: &MasterSummary, r: &LiveResource, owned: bool) ->
             None => (false, None),
         };
     } else {
-        change.reason = Some(format!("adopting: adds the ownership tag to an existing {}", d.kind));
+        change.reason = Some(format!(
+            "adopting: adds the ownership tag to an existing {}",
+            d.kind
+        ));
     }
     let needs_master_put = d.kind == Kind::Flow && !master_diff.is_empty();
     let prompt_tags_lag = d.kind == Kind::PromptTemplate && !master_diff.is_empty();
@@ -341,29 +409,47 @@ fn update(d: &Desired, master: &MasterSummary, r: &LiveResource, owned: bool) ->
     let latest_n = latest.and_then(version_of);
     let draft_equal = latest.is_some_and(|v| normalized(d.kind, v) == d.normalized);
     let mut ops = Vec::new();
-    if d.kind == Kind::Flow && (needs_master_put && (content_same || draft_equal) || variables != d.master.variables) {
-        ops.push(Op::PutFlowMaster { body: flow_master_body(d) });
+    if d.kind == Kind::Flow
+        && (needs_master_put && (content_same || draft_equal) || variables != d.master.variables)
+    {
+        ops.push(Op::PutFlowMaster {
+            body: flow_master_body(d),
+        });
     }
     match (content_same && !prompt_tags_lag, draft_equal, latest_n) {
         (true, _, _) => {}
         (false, true, Some(n)) if !prompt_tags_lag => {
             change.action = Action::PublishDraft;
             if d.publish {
-                ops.push(Op::Publish { version: Target::Number(n) });
+                ops.push(Op::Publish {
+                    version: Target::Number(n),
+                });
             }
         }
         (false, _, Some(n)) if latest.is_some_and(|v| reusable_draft(d.kind, v, r)) => {
-            ops.push(Op::PutVersion { version: Target::Number(n), body: version_body(d, latest) });
+            ops.push(Op::PutVersion {
+                version: Target::Number(n),
+                body: version_body(d, latest),
+            });
             if d.publish {
-                ops.push(Op::Publish { version: Target::Number(n) });
+                ops.push(Op::Publish {
+                    version: Target::Number(n),
+                });
             }
         }
         _ => {
             let base = r.latest.as_ref().or(r.published.as_ref());
-            ops.push(Op::CreateVersion { after: master.latest_version.unwrap_or(0) });
-            ops.push(Op::PutVersion { version: Target::New, body: version_body(d, base) });
+            ops.push(Op::CreateVersion {
+                after: master.latest_version.unwrap_or(0),
+            });
+            ops.push(Op::PutVersion {
+                version: Target::New,
+                body: version_body(d, base),
+            });
             if d.publish {
-                ops.push(Op::Publish { version: Target::New });
+                ops.push(Op::Publish {
+                    version: Target::New,
+                });
             }
         }
     }
@@ -372,7 +458,9 @@ fn update(d: &Desired, master: &MasterSummary, r: &LiveResource, owned: bool) ->
 }
 
 fn version_of(v: &Value) -> Option<u32> {
-    v.get("version").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok())
+    v.get("version")
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// A draft left by an interrupted run of allma-gitops: unpublished, newer than the
@@ -385,27 +473,43 @@ fn reusable_draft(kind: Kind, v: &Value, r: &LiveResource) -> bool {
         _ => false,
     };
     let ours = v.get(HASH_FIELD).is_some();
-    let code = kind == Kind::PromptTemplate || v.get("authoringSource").and_then(Value::as_str) == Some("code");
+    let code = kind == Kind::PromptTemplate
+        || v.get("authoringSource").and_then(Value::as_str) == Some("code");
     unpublished && newer && ours && code
 }
 
 /// Why the live state is not what allma-gitops last wrote, if it is not.
 fn drift(d: &Desired, master: &MasterSummary, r: &LiveResource) -> Option<String> {
-    let Some(p) = r.published.as_ref() else { return None };
+    let p = r.published.as_ref()?;
     let pn = version_of(p).unwrap_or_default();
     match p.get(HASH_FIELD).and_then(Value::as_str) {
-        None => return Some(format!("published version {pn} was not written by allma-gitops")),
+        None => {
+            return Some(format!(
+                "published version {pn} was not written by allma-gitops"
+            ));
+        }
         Some(h) if h != content_hash(&normalized(d.kind, p)) => {
-            return Some(format!("published version {pn} was edited outside allma-gitops"));
+            return Some(format!(
+                "published version {pn} was edited outside allma-gitops"
+            ));
         }
         Some(_) => {}
     }
     let latest = r.latest.as_ref()?;
     let ln = version_of(latest)?;
-    let created = r.versions.as_ref()?.iter().find(|v| v.version == ln)?.created_at.clone()?;
+    let created = r
+        .versions
+        .as_ref()?
+        .iter()
+        .find(|v| v.version == ln)?
+        .created_at
+        .clone()?;
     let published_at = p.get("publishedAt").and_then(Value::as_str)?;
     (ln > pn && latest.get(HASH_FIELD).is_some() && published_at > created.as_str()).then(|| {
-        format!("version {pn} was published after allma-gitops wrote version {ln} (latest is {})", master.latest_version.unwrap_or(ln))
+        format!(
+            "version {pn} was published after allma-gitops wrote version {ln} (latest is {})",
+            master.latest_version.unwrap_or(ln)
+        )
     })
 }
 
@@ -418,7 +522,16 @@ fn version_body(d: &Desired, base: Option<&Value>) -> Value {
         body.entry("onCompletionActions").or_insert(json!([]));
         body.entry("enableExecutionLogs").or_insert(json!(false));
     }
-    let server: BTreeSet<&str> = ["id", "version", "isPublished", "publishedAt", "createdAt", "updatedAt", "flowVariables"].into();
+    let server: BTreeSet<&str> = [
+        "id",
+        "version",
+        "isPublished",
+        "publishedAt",
+        "createdAt",
+        "updatedAt",
+        "flowVariables",
+    ]
+    .into();
     if let Some(Value::Object(base)) = base {
         for key in base.keys().filter(|k| !server.contains(k.as_str())) {
             body.entry(key.clone()).or_insert(Value::Null);
@@ -442,7 +555,9 @@ fn prunes(desired: &[Desired], live: &Live, opts: &Options, wave: usize) -> Vec<
     let wanted: BTreeSet<(Kind, &str)> = desired.iter().map(|d| (d.kind, d.id.as_str())).collect();
     let mut out = Vec::new();
     for ((kind, id), r) in &live.resources {
-        let Some(m) = r.master.as_ref().filter(|m| m.tags.contains(&tag)) else { continue };
+        let Some(m) = r.master.as_ref().filter(|m| m.tags.contains(&tag)) else {
+            continue;
+        };
         if wanted.contains(&(*kind, id.as_str())) {
             continue;
         }
@@ -452,9 +567,19 @@ fn prunes(desired: &[Desired], live: &Live, opts: &Options, wave: usize) -> Vec<
             ops.extend(m.published_version.map(|version| Op::Unpublish { version }));
         }
         if policy == DeletionPolicy::Delete {
-            let mut numbers: Vec<u32> = r.versions.iter().flatten().map(|v| v.version).filter(|v| *v >= 2).collect();
+            let mut numbers: Vec<u32> = r
+                .versions
+                .iter()
+                .flatten()
+                .map(|v| v.version)
+                .filter(|v| *v >= 2)
+                .collect();
             numbers.sort_unstable_by(|a, b| b.cmp(a));
-            ops.extend(numbers.into_iter().map(|version| Op::DeleteVersion { version }));
+            ops.extend(
+                numbers
+                    .into_iter()
+                    .map(|version| Op::DeleteVersion { version }),
+            );
         }
         if ops.is_empty() {
             continue;
@@ -465,7 +590,10 @@ fn prunes(desired: &[Desired], live: &Live, opts: &Options, wave: usize) -> Vec<
             source: None,
             action: Action::Prune,
             drift: false,
-            reason: Some(format!("no longer defined; deletionPolicy {}", policy.as_str())),
+            reason: Some(format!(
+                "no longer defined; deletionPolicy {}",
+                policy.as_str()
+            )),
             diff: Vec::new(),
             operations: ops,
             wave,

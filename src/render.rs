@@ -14,7 +14,7 @@ mod text;
 pub enum Format {
     /// Human-readable semantic diff with a summary line.
     Text,
-    /// The plan's serde form; see [`render`] for its shape.
+    /// The plan as JSON (stable shape, documented in the README).
     Json,
     /// A pull-request comment: summary table and folded per-resource diffs.
     Markdown,

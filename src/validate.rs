@@ -8,46 +8,146 @@ use serde_json::{Map, Value};
 
 /// Every `stepType` Allma knows.
 pub const STEP_TYPES: &[&str] = &[
-    "NO_OP", "END_FLOW", "CUSTOM_LOGIC", "CUSTOM_LAMBDA_INVOKE", "DATA_LOAD", "DATA_SAVE",
-    "DATA_TRANSFORMATION", "FILE_DOWNLOAD", "LLM_INVOCATION", "PARALLEL_FORK_MANAGER",
-    "START_SUB_FLOW", "START_FLOW_EXECUTION", "API_CALL", "MCP_CALL", "WAIT_FOR_EXTERNAL_EVENT",
-    "POLL_EXTERNAL_API", "SQS_SEND", "SNS_PUBLISH", "EMAIL", "EMAIL_START_POINT",
+    "NO_OP",
+    "END_FLOW",
+    "CUSTOM_LOGIC",
+    "CUSTOM_LAMBDA_INVOKE",
+    "DATA_LOAD",
+    "DATA_SAVE",
+    "DATA_TRANSFORMATION",
+    "FILE_DOWNLOAD",
+    "LLM_INVOCATION",
+    "PARALLEL_FORK_MANAGER",
+    "START_SUB_FLOW",
+    "START_FLOW_EXECUTION",
+    "API_CALL",
+    "MCP_CALL",
+    "WAIT_FOR_EXTERNAL_EVENT",
+    "POLL_EXTERNAL_API",
+    "SQS_SEND",
+    "SNS_PUBLISH",
+    "EMAIL",
+    "EMAIL_START_POINT",
     "SCHEDULE_START_POINT",
 ];
 
 const DEFINITION_FIELDS: &[&str] = &[
-    "steps", "startStepInstanceId", "enableExecutionLogs", "defaultStepConfig",
-    "onCompletionActions", "authoringSource",
+    "steps",
+    "startStepInstanceId",
+    "enableExecutionLogs",
+    "defaultStepConfig",
+    "onCompletionActions",
+    "authoringSource",
 ];
 
 const STEP_FIELDS: &[&str] = &[
-    "stepInstanceId", "stepType", "stepDefinitionId", "displayName", "checkpoint", "position",
-    "fill", "transitions", "defaultNextStepInstanceId", "defaultNextMaxTransitions", "delay",
-    "disableS3Offload", "forceS3Offload", "inputMappings", "outputMappings", "literals",
-    "customConfig", "onError", "moduleIdentifier", "lambdaFunctionArnTemplate", "payloadTemplate",
-    "sourceUrlTemplate", "method", "headersTemplate", "destinationBucket", "destinationKeyTemplate",
-    "llmProvider", "modelId", "promptTemplateId", "directPrompt", "templateContextMappings",
-    "fallbacks", "mediaAttachments", "mediaAttachmentsPath", "tools", "toolsPath", "toolChoice",
-    "inferenceParameters", "itemsPath", "parallelBranches", "aggregationConfig",
-    "subFlowDefinitionId", "subFlowVersion", "subFlowExecutionMode", "inputMappingsToSubFlow",
-    "flowDefinitionId", "flowVersion", "apiUrlTemplate", "apiHttpMethod", "apiHeadersTemplate",
-    "apiStaticHeaders", "requestBodyTemplate", "mcpConnectionId", "toolName",
-    "correlationKeyTemplate", "promptUserMessageTemplate", "messageSenderModuleIdentifier",
-    "maxWaitTimeSeconds", "apiCallDefinition", "pollingConfig", "exitConditions", "queueUrl",
-    "payload", "messageGroupId", "messageDeduplicationId", "topicArn", "messageAttributes", "from",
-    "to", "subject", "body", "fromName", "cc", "bcc", "replyTo", "customHeaders", "attachments",
-    "attachmentsPath", "emailAddress", "triggerMessagePattern", "keyword", "scheduleExpression",
-    "timezone", "enabled",
+    "stepInstanceId",
+    "stepType",
+    "stepDefinitionId",
+    "displayName",
+    "checkpoint",
+    "position",
+    "fill",
+    "transitions",
+    "defaultNextStepInstanceId",
+    "defaultNextMaxTransitions",
+    "delay",
+    "disableS3Offload",
+    "forceS3Offload",
+    "inputMappings",
+    "outputMappings",
+    "literals",
+    "customConfig",
+    "onError",
+    "moduleIdentifier",
+    "lambdaFunctionArnTemplate",
+    "payloadTemplate",
+    "sourceUrlTemplate",
+    "method",
+    "headersTemplate",
+    "destinationBucket",
+    "destinationKeyTemplate",
+    "llmProvider",
+    "modelId",
+    "promptTemplateId",
+    "directPrompt",
+    "templateContextMappings",
+    "fallbacks",
+    "mediaAttachments",
+    "mediaAttachmentsPath",
+    "tools",
+    "toolsPath",
+    "toolChoice",
+    "inferenceParameters",
+    "itemsPath",
+    "parallelBranches",
+    "aggregationConfig",
+    "subFlowDefinitionId",
+    "subFlowVersion",
+    "subFlowExecutionMode",
+    "inputMappingsToSubFlow",
+    "flowDefinitionId",
+    "flowVersion",
+    "apiUrlTemplate",
+    "apiHttpMethod",
+    "apiHeadersTemplate",
+    "apiStaticHeaders",
+    "requestBodyTemplate",
+    "mcpConnectionId",
+    "toolName",
+    "correlationKeyTemplate",
+    "promptUserMessageTemplate",
+    "messageSenderModuleIdentifier",
+    "maxWaitTimeSeconds",
+    "apiCallDefinition",
+    "pollingConfig",
+    "exitConditions",
+    "queueUrl",
+    "payload",
+    "messageGroupId",
+    "messageDeduplicationId",
+    "topicArn",
+    "messageAttributes",
+    "from",
+    "to",
+    "subject",
+    "body",
+    "fromName",
+    "cc",
+    "bcc",
+    "replyTo",
+    "customHeaders",
+    "attachments",
+    "attachmentsPath",
+    "emailAddress",
+    "triggerMessagePattern",
+    "keyword",
+    "scheduleExpression",
+    "timezone",
+    "enabled",
 ];
 
 /// Step types that must carry a `moduleIdentifier`, and those that must not.
 const MODULE_REQUIRED: &[&str] = &[
-    "CUSTOM_LOGIC", "DATA_LOAD", "DATA_SAVE", "DATA_TRANSFORMATION", "START_FLOW_EXECUTION",
-    "SQS_SEND", "SNS_PUBLISH",
+    "CUSTOM_LOGIC",
+    "DATA_LOAD",
+    "DATA_SAVE",
+    "DATA_TRANSFORMATION",
+    "START_FLOW_EXECUTION",
+    "SQS_SEND",
+    "SNS_PUBLISH",
 ];
 const MODULE_FORBIDDEN: &[&str] = &[
-    "NO_OP", "END_FLOW", "CUSTOM_LAMBDA_INVOKE", "LLM_INVOCATION", "PARALLEL_FORK_MANAGER",
-    "START_SUB_FLOW", "API_CALL", "WAIT_FOR_EXTERNAL_EVENT", "POLL_EXTERNAL_API", "EMAIL",
+    "NO_OP",
+    "END_FLOW",
+    "CUSTOM_LAMBDA_INVOKE",
+    "LLM_INVOCATION",
+    "PARALLEL_FORK_MANAGER",
+    "START_SUB_FLOW",
+    "API_CALL",
+    "WAIT_FOR_EXTERNAL_EVENT",
+    "POLL_EXTERNAL_API",
+    "EMAIL",
 ];
 
 fn required_fields(step_type: &str) -> &'static [&'static str] {
@@ -100,19 +200,32 @@ struct Checker {
 
 impl Checker {
     fn error(&mut self, path: String, message: String) {
-        self.problems.push(Problem { path, message, warning: false });
+        self.problems.push(Problem {
+            path,
+            message,
+            warning: false,
+        });
     }
     fn warn(&mut self, path: String, message: String) {
-        self.problems.push(Problem { path, message, warning: true });
+        self.problems.push(Problem {
+            path,
+            message,
+            warning: true,
+        });
     }
 }
 
 /// Checks a flow definition the way Allma's schema does; returns every problem found.
 pub fn check_flow(def: &Map<String, Value>) -> Vec<Problem> {
-    let mut c = Checker { problems: Vec::new() };
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
     for key in def.keys() {
         if let Some(hint) = misplaced_field(key) {
-            c.error(key.clone(), format!("`{key}` does not belong in `definition`: {hint}"));
+            c.error(
+                key.clone(),
+                format!("`{key}` does not belong in `definition`: {hint}"),
+            );
         } else if !DEFINITION_FIELDS.contains(&key.as_str()) {
             c.error(key.clone(), unknown(key, DEFINITION_FIELDS));
         }
@@ -120,11 +233,17 @@ pub fn check_flow(def: &Map<String, Value>) -> Vec<Problem> {
     let steps = match def.get("steps") {
         Some(Value::Object(steps)) if !steps.is_empty() => steps,
         Some(Value::Object(_)) => {
-            c.error("steps".into(), "`steps` is empty: a flow needs at least one step".into());
+            c.error(
+                "steps".into(),
+                "`steps` is empty: a flow needs at least one step".into(),
+            );
             return c.problems;
         }
         Some(_) => {
-            c.error("steps".into(), "`steps` must be a map of step id to step".into());
+            c.error(
+                "steps".into(),
+                "`steps` must be a map of step id to step".into(),
+            );
             return c.problems;
         }
         None => {
@@ -136,13 +255,22 @@ pub fn check_flow(def: &Map<String, Value>) -> Vec<Problem> {
         Some(Value::String(start)) if steps.contains_key(start) => {}
         Some(Value::String(start)) => c.error(
             "startStepInstanceId".into(),
-            format!("start step `{start}` is not a key of `steps` ({})", list(steps.keys())),
+            format!(
+                "start step `{start}` is not a key of `steps` ({})",
+                list(steps.keys())
+            ),
         ),
         Some(_) => c.error("startStepInstanceId".into(), "must be a string".into()),
         None => c.error(String::new(), "missing `startStepInstanceId`".into()),
     }
-    if let Some(v) = def.get("authoringSource").filter(|v| v.as_str() != Some("code")) {
-        c.warn("authoringSource".into(), format!("authoringSource {v} is replaced by \"code\""));
+    if let Some(v) = def
+        .get("authoringSource")
+        .filter(|v| v.as_str() != Some("code"))
+    {
+        c.warn(
+            "authoringSource".into(),
+            format!("authoringSource {v} is replaced by \"code\""),
+        );
     }
     for (id, step) in steps {
         check_step(&mut c, steps, id, step);
@@ -172,41 +300,77 @@ fn check_step(c: &mut Checker, steps: &Map<String, Value>, id: &str, step: &Valu
             return;
         }
         Some(_) => {
-            c.error(key_path(&path, "stepType"), "stepType must be a string".into());
+            c.error(
+                key_path(&path, "stepType"),
+                "stepType must be a string".into(),
+            );
             return;
         }
         None => {
-            c.error(path, format!("missing `stepType` (one of {})", STEP_TYPES.join(", ")));
+            c.error(
+                path,
+                format!("missing `stepType` (one of {})", STEP_TYPES.join(", ")),
+            );
             return;
         }
     };
     for key in step.keys().filter(|k| !STEP_FIELDS.contains(&k.as_str())) {
         c.warn(key_path(&path, key), unknown(key, STEP_FIELDS));
     }
-    for field in required_fields(step_type).iter().filter(|f| !step.contains_key(**f)) {
+    for field in required_fields(step_type)
+        .iter()
+        .filter(|f| !step.contains_key(**f))
+    {
         c.error(path.clone(), format!("a {step_type} step needs `{field}`"));
     }
     let has_module = step.contains_key("moduleIdentifier");
     if MODULE_REQUIRED.contains(&step_type) && !has_module {
-        c.error(path.clone(), format!("a {step_type} step needs `moduleIdentifier`"));
+        c.error(
+            path.clone(),
+            format!("a {step_type} step needs `moduleIdentifier`"),
+        );
     }
     if MODULE_FORBIDDEN.contains(&step_type) && has_module {
-        c.error(key_path(&path, "moduleIdentifier"), format!("a {step_type} step takes no `moduleIdentifier`"));
+        c.error(
+            key_path(&path, "moduleIdentifier"),
+            format!("a {step_type} step takes no `moduleIdentifier`"),
+        );
     }
     check_targets(c, steps, &path, step);
     check_json_paths(c, &path, step);
 }
 
-fn check_targets(c: &mut Checker, steps: &Map<String, Value>, path: &str, step: &Map<String, Value>) {
+fn check_targets(
+    c: &mut Checker,
+    steps: &Map<String, Value>,
+    path: &str,
+    step: &Map<String, Value>,
+) {
     let target = |c: &mut Checker, at: String, value: Option<&Value>| match value {
         Some(Value::String(t)) if steps.contains_key(t) => {}
-        Some(Value::String(t)) => c.error(at, format!("points at step `{t}`, which does not exist ({})", list(steps.keys()))),
+        Some(Value::String(t)) => c.error(
+            at,
+            format!(
+                "points at step `{t}`, which does not exist ({})",
+                list(steps.keys())
+            ),
+        ),
         Some(_) => c.error(at, "must be a step id (a string)".into()),
         None => {}
     };
-    target(c, key_path(path, "defaultNextStepInstanceId"), step.get("defaultNextStepInstanceId"));
-    let on_error = step.get("onError").and_then(|e| e.get("fallbackStepInstanceId"));
-    target(c, format!("{path}.onError.fallbackStepInstanceId"), on_error);
+    target(
+        c,
+        key_path(path, "defaultNextStepInstanceId"),
+        step.get("defaultNextStepInstanceId"),
+    );
+    let on_error = step
+        .get("onError")
+        .and_then(|e| e.get("fallbackStepInstanceId"));
+    target(
+        c,
+        format!("{path}.onError.fallbackStepInstanceId"),
+        on_error,
+    );
     match step.get("transitions") {
         None => {}
         Some(Value::Array(ts)) => {
@@ -218,14 +382,20 @@ fn check_targets(c: &mut Checker, steps: &Map<String, Value>, path: &str, step: 
                 }
             }
         }
-        Some(_) => c.error(key_path(path, "transitions"), "`transitions` must be a list".into()),
+        Some(_) => c.error(
+            key_path(path, "transitions"),
+            "`transitions` must be a list".into(),
+        ),
     }
 }
 
 fn check_json_paths(c: &mut Checker, path: &str, step: &Map<String, Value>) {
     let check = |c: &mut Checker, at: String, v: &str| {
         if !(v.starts_with("$.") && v.len() > 2) {
-            c.error(at, format!("`{v}` is not a JSONPath: it must start with `$.`"));
+            c.error(
+                at,
+                format!("`{v}` is not a JSONPath: it must start with `$.`"),
+            );
         }
     };
     if let Some(Value::Array(ts)) = step.get("transitions") {
@@ -255,17 +425,36 @@ fn check_json_paths(c: &mut Checker, path: &str, step: &Map<String, Value>) {
 /// The definitions a flow refers to: prompts of LLM steps and flows started by it.
 pub fn references(def: &Map<String, Value>) -> Vec<Reference> {
     let mut refs = Vec::new();
-    let Some(Value::Object(steps)) = def.get("steps") else { return refs };
+    let Some(Value::Object(steps)) = def.get("steps") else {
+        return refs;
+    };
     let mut add = |kind, id: Option<&Value>, path: String| {
         if let Some(id) = id.and_then(Value::as_str) {
-            refs.push(Reference { kind, id: id.to_string(), path, line: 0 });
+            refs.push(Reference {
+                kind,
+                id: id.to_string(),
+                path,
+                line: 0,
+            });
         }
     };
     for (sid, step) in steps {
         let p = key_path("steps", sid);
-        add(Kind::PromptTemplate, step.get("promptTemplateId"), format!("{p}.promptTemplateId"));
-        add(Kind::Flow, step.get("subFlowDefinitionId"), format!("{p}.subFlowDefinitionId"));
-        add(Kind::Flow, step.get("flowDefinitionId"), format!("{p}.flowDefinitionId"));
+        add(
+            Kind::PromptTemplate,
+            step.get("promptTemplateId"),
+            format!("{p}.promptTemplateId"),
+        );
+        add(
+            Kind::Flow,
+            step.get("subFlowDefinitionId"),
+            format!("{p}.subFlowDefinitionId"),
+        );
+        add(
+            Kind::Flow,
+            step.get("flowDefinitionId"),
+            format!("{p}.flowDefinitionId"),
+        );
         if let Some(Value::Array(branches)) = step.get("parallelBranches") {
             for (i, b) in branches.iter().enumerate() {
                 let at = format!("{p}.parallelBranches[{i}].subFlowDefinitionId");
@@ -280,7 +469,9 @@ pub fn references(def: &Map<String, Value>) -> Vec<Reference> {
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
 }
 
 fn misplaced_field(key: &str) -> Option<&'static str> {
@@ -361,12 +552,18 @@ mod tests {
     #[test]
     fn unknown_step_type_suggests_the_closest() {
         let p = problems(json!({"startStepInstanceId": "a", "steps": {"a": {"stepType": "NOOP"}}}));
-        assert!(p[0].message.contains("did you mean `NO_OP`"), "{}", p[0].message);
+        assert!(
+            p[0].message.contains("did you mean `NO_OP`"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]
     fn missing_start_step_and_misplaced_fields_are_errors() {
-        let p = problems(json!({"startStepInstanceId": "x", "name": "n", "steps": {"a": {"stepType": "NO_OP"}}}));
+        let p = problems(
+            json!({"startStepInstanceId": "x", "name": "n", "steps": {"a": {"stepType": "NO_OP"}}}),
+        );
         let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, vec!["name", "startStepInstanceId"]);
     }
@@ -378,6 +575,9 @@ mod tests {
         let refs = references(def.as_object().unwrap());
         assert_eq!(refs.len(), 2);
         assert_eq!((refs[0].kind, refs[0].id.as_str()), (Kind::Flow, "child"));
-        assert_eq!((refs[1].kind, refs[1].id.as_str()), (Kind::PromptTemplate, "p"));
+        assert_eq!(
+            (refs[1].kind, refs[1].id.as_str()),
+            (Kind::PromptTemplate, "p")
+        );
     }
 }

@@ -91,46 +91,87 @@ fn tags(master: &Value) -> Vec<String> {
 fn examples_apply_then_nothing_to_do(t: &Target) {
     let examples = root().join("examples/definitions");
     let examples = examples.to_str().unwrap();
-    let loaded = allma_gitops::load::load(&[examples.into()], "allma-gitops").expect("examples load");
+    let loaded =
+        allma_gitops::load::load(&[examples.into()], "allma-gitops").expect("examples load");
     assert!(loaded.resources.len() >= 6);
     let first = t.run(&["apply", examples]);
     first.expect(0, "first apply");
     for d in &loaded.resources {
         let collection = d.kind.collection();
-        let master = t.master(collection, &d.id).unwrap_or_else(|| panic!("{} {} missing", d.kind, d.id));
+        let master = t
+            .master(collection, &d.id)
+            .unwrap_or_else(|| panic!("{} {} missing", d.kind, d.id));
         assert_eq!(master["publishedVersion"], json!(1), "{master}");
         assert!(tags(&master).contains(&OWNER_TAG.to_string()), "{master}");
     }
     // One import per dependency wave (prompts; leaf flows; the flow starting them), plus
     // the PUT that copies a prompt's tags to its master and its publish.
     let writes = first.requests().1;
-    let prompts = loaded.resources.iter().filter(|d| d.kind == allma_gitops::model::Kind::PromptTemplate).count();
-    assert_eq!(writes, 3 + 2 * prompts, "creates should be batched:\n{}", first.stderr);
+    let prompts = loaded
+        .resources
+        .iter()
+        .filter(|d| d.kind == allma_gitops::model::Kind::PromptTemplate)
+        .count();
+    assert_eq!(
+        writes,
+        3 + 2 * prompts,
+        "creates should be batched:\n{}",
+        first.stderr
+    );
     if let common::Server::Real(reference) = &t.server {
-        assert_eq!(reference.stats()["byRoute"]["POST /allma/import"], json!(3), "{}", reference.stats());
+        assert_eq!(
+            reference.stats()["byRoute"]["POST /allma/import"],
+            json!(3),
+            "{}",
+            reference.stats()
+        );
     }
     t.run(&["diff", examples]).expect(0, "diff after apply");
     let second = t.run(&["apply", examples]);
     second.expect(0, "second apply");
-    assert_eq!(second.requests().1, 0, "second apply wrote:\n{}", second.stderr);
+    assert_eq!(
+        second.requests().1,
+        0,
+        "second apply wrote:\n{}",
+        second.stderr
+    );
     let (requests, _) = t.run(&["diff", examples]).requests();
-    assert!(requests <= 2 + loaded.resources.len(), "diff of unchanged made {requests} requests");
+    assert!(
+        requests <= 2 + loaded.resources.len(),
+        "diff of unchanged made {requests} requests"
+    );
 }
 
 /// 2. One changed step field: diff names flow, step and field; apply adds exactly one version.
 fn changed_step_field_creates_one_version(t: &Target) {
     let dir = fixture();
     apply(t, &dir, &[]).expect(0, "apply");
-    dir.write("flows/parent.yaml", &PARENT.replace("gemini-2.5-flash", "gemini-2.5-pro"));
+    dir.write(
+        "flows/parent.yaml",
+        &PARENT.replace("gemini-2.5-flash", "gemini-2.5-pro"),
+    );
     let d = diff(t, &dir);
     d.expect(2, "diff after edit");
     for word in ["parent-flow", "greet", "modelId", "gemini-2.5-pro"] {
-        assert!(d.stdout.contains(word), "diff lacks `{word}`:\n{}", d.stdout);
+        assert!(
+            d.stdout.contains(word),
+            "diff lacks `{word}`:\n{}",
+            d.stdout
+        );
     }
-    assert!(!d.stdout.contains("child-flow"), "unchanged flow in diff:\n{}", d.stdout);
+    assert!(
+        !d.stdout.contains("child-flow"),
+        "unchanged flow in diff:\n{}",
+        d.stdout
+    );
     let a = apply(t, &dir, &[]);
     a.expect(0, "apply edit");
-    assert_eq!(a.requests().1, 3, "one changed flow costs 3 writes:\n{}", a.stderr);
+    assert_eq!(
+        a.requests().1,
+        3,
+        "one changed flow costs 3 writes:\n{}",
+        a.stderr
+    );
     assert_eq!(t.versions("flows", "parent-flow"), (vec![1, 2], Some(2)));
     diff(t, &dir).expect(0, "diff after apply");
 }
@@ -139,14 +180,21 @@ fn changed_step_field_creates_one_version(t: &Target) {
 fn published_old_version_is_drift(t: &Target) {
     let dir = fixture();
     apply(t, &dir, &[]).expect(0, "apply");
-    dir.write("flows/parent.yaml", &PARENT.replace("gemini-2.5-flash", "gemini-2.5-pro"));
+    dir.write(
+        "flows/parent.yaml",
+        &PARENT.replace("gemini-2.5-flash", "gemini-2.5-pro"),
+    );
     apply(t, &dir, &[]).expect(0, "apply edit");
     std::thread::sleep(std::time::Duration::from_millis(20));
     let (status, body) = t.api("POST", "/allma/flows/parent-flow/versions/1/publish", None);
     assert_eq!(status, 200, "{body}");
     let d = diff(t, &dir);
     d.expect(2, "diff after out-of-band publish");
-    assert!(d.stdout.contains("! drift Flow parent-flow"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("! drift Flow parent-flow"),
+        "{}",
+        d.stdout
+    );
     apply(t, &dir, &[]).expect(0, "repair");
     assert_eq!(t.versions("flows", "parent-flow"), (vec![1, 2], Some(2)));
     diff(t, &dir).expect(0, "diff after repair");
@@ -156,16 +204,31 @@ fn published_old_version_is_drift(t: &Target) {
 fn interrupted_apply_draft_is_published(t: &Target) {
     let dir = fixture();
     apply(t, &dir, &[]).expect(0, "apply");
-    let (status, created) = t.api("POST", "/allma/flows/parent-flow/versions", Some(&json!({"sourceVersion": "latest"})));
+    let (status, created) = t.api(
+        "POST",
+        "/allma/flows/parent-flow/versions",
+        Some(&json!({"sourceVersion": "latest"})),
+    );
     assert_eq!(status, 201, "{created}");
     let (_, mut v2) = t.api("GET", "/allma/flows/parent-flow/versions/2", None);
-    for key in ["id", "version", "isPublished", "publishedAt", "createdAt", "updatedAt", "flowVariables"] {
+    for key in [
+        "id",
+        "version",
+        "isPublished",
+        "publishedAt",
+        "createdAt",
+        "updatedAt",
+        "flowVariables",
+    ] {
         v2.as_object_mut().unwrap().remove(key);
     }
     v2["steps"]["greet"]["modelId"] = json!("gemini-2.5-pro");
     let (status, body) = t.api("PUT", "/allma/flows/parent-flow/versions/2", Some(&v2));
     assert_eq!(status, 200, "{body}");
-    dir.write("flows/parent.yaml", &PARENT.replace("gemini-2.5-flash", "gemini-2.5-pro"));
+    dir.write(
+        "flows/parent.yaml",
+        &PARENT.replace("gemini-2.5-flash", "gemini-2.5-pro"),
+    );
     let a = apply(t, &dir, &[]);
     a.expect(0, "apply");
     assert_eq!(a.requests().1, 1, "only a publish:\n{}", a.stderr);
@@ -184,10 +247,17 @@ fn unowned_flow_is_refused_then_adopted(t: &Target) {
     let dir = fixture();
     let a = apply(t, &dir, &[]);
     a.expect(1, "apply onto an unowned flow");
-    assert!(a.stderr.contains("child-flow") && a.stderr.contains("--adopt"), "{}", a.stderr);
+    assert!(
+        a.stderr.contains("child-flow") && a.stderr.contains("--adopt"),
+        "{}",
+        a.stderr
+    );
     let after = t.master("flows", "child-flow").unwrap();
     assert_eq!(before, after, "the unowned flow was written to");
-    assert!(t.master("flows", "parent-flow").is_some(), "other resources still applied");
+    assert!(
+        t.master("flows", "parent-flow").is_some(),
+        "other resources still applied"
+    );
     apply(t, &dir, &["--adopt"]).expect(0, "adopt");
     assert!(tags(&t.master("flows", "child-flow").unwrap()).contains(&OWNER_TAG.to_string()));
     diff(t, &dir).expect(0, "diff after adopt");
@@ -201,7 +271,12 @@ fn prune_applies_policy_to_owned_only(t: &Target) {
     assert_eq!(t.api("POST", "/allma/import", Some(&body)).0, 200);
     let dir = fixture();
     apply(t, &dir, &[]).expect(0, "apply");
-    dir.write("flows/child.yaml", &CHILD.replace("NO_OP", "END_FLOW").replace("        defaultNextStepInstanceId: done\n", ""));
+    dir.write(
+        "flows/child.yaml",
+        &CHILD
+            .replace("NO_OP", "END_FLOW")
+            .replace("        defaultNextStepInstanceId: done\n", ""),
+    );
     apply(t, &dir, &[]).expect(0, "second version of child");
     std::fs::remove_file(dir.path().join("flows/child.yaml")).unwrap();
     std::fs::remove_file(dir.path().join("prompts/greet.yaml")).unwrap();
@@ -209,25 +284,59 @@ fn prune_applies_policy_to_owned_only(t: &Target) {
         "      child:\n        stepType: START_SUB_FLOW\n        subFlowDefinitionId: child-flow\n", "      child:\n        stepType: END_FLOW\n"));
     let d = t.run(&["diff", dir.str(), "--prune"]);
     d.expect(2, "diff --prune");
-    assert!(d.stdout.contains("- prune Flow child-flow") && !d.stdout.contains("someone-elses"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("- prune Flow child-flow") && !d.stdout.contains("someone-elses"),
+        "{}",
+        d.stdout
+    );
     apply(t, &dir, &["--prune"]).expect(0, "apply --prune");
     let child = t.master("flows", "child-flow").expect("masters survive");
-    assert!(child.get("publishedVersion").is_none_or(Value::is_null), "{child}");
-    assert_eq!(t.versions("flows", "child-flow").0, vec![1], "Delete policy removes drafts down to 1");
+    assert!(
+        child.get("publishedVersion").is_none_or(Value::is_null),
+        "{child}"
+    );
+    assert_eq!(
+        t.versions("flows", "child-flow").0,
+        vec![1],
+        "Delete policy removes drafts down to 1"
+    );
     let prompt = t.master("prompt-templates", "greet-prompt").unwrap();
-    assert!(prompt.get("publishedVersion").is_none_or(Value::is_null), "{prompt}");
-    assert_eq!(t.versions("prompt-templates", "greet-prompt").0, vec![1], "Unpublish keeps history");
-    assert_eq!(t.master("flows", "someone-elses").unwrap()["publishedVersion"], json!(1));
+    assert!(
+        prompt.get("publishedVersion").is_none_or(Value::is_null),
+        "{prompt}"
+    );
+    assert_eq!(
+        t.versions("prompt-templates", "greet-prompt").0,
+        vec![1],
+        "Unpublish keeps history"
+    );
+    assert_eq!(
+        t.master("flows", "someone-elses").unwrap()["publishedVersion"],
+        json!(1)
+    );
     apply(t, &dir, &["--prune"]).expect(0, "second prune");
-    t.run(&["diff", dir.str(), "--prune"]).expect(0, "converged");
+    t.run(&["diff", dir.str(), "--prune"])
+        .expect(0, "converged");
 }
 
 /// 7. Bad input: exit 1, file and line in the message, zero requests.
 fn bad_input_sends_nothing(t: &Target) {
     let cases = [
-        ("malformed.yaml", PROMPT.replace("  tags: [demo]", "  tags: [demo"), "malformed.yaml:"),
-        ("unknown.yaml", PROMPT.replace("  tags:", "  tagz:"), "unknown.yaml:7:"),
-        ("transition.yaml", PARENT.replace("nextStepInstanceId: child", "nextStepInstanceId: nowhere"), "transition.yaml:20:"),
+        (
+            "malformed.yaml",
+            PROMPT.replace("  tags: [demo]", "  tags: [demo"),
+            "malformed.yaml:",
+        ),
+        (
+            "unknown.yaml",
+            PROMPT.replace("  tags:", "  tagz:"),
+            "unknown.yaml:7:",
+        ),
+        (
+            "transition.yaml",
+            PARENT.replace("nextStepInstanceId: child", "nextStepInstanceId: nowhere"),
+            "transition.yaml:20:",
+        ),
     ];
     for (name, text, expect) in cases {
         let dir = TempDir::new("bad");
@@ -235,17 +344,33 @@ fn bad_input_sends_nothing(t: &Target) {
         for cmd in ["apply", "diff", "validate"] {
             let r = t.run(&[cmd, dir.str()]);
             r.expect(1, name);
-            assert!(r.stderr.contains(expect), "{cmd} {name}: expected `{expect}` in\n{}", r.stderr);
-            assert!(!r.stderr.contains(" requests, "), "{cmd} {name} talked to the server:\n{}", r.stderr);
+            assert!(
+                r.stderr.contains(expect),
+                "{cmd} {name}: expected `{expect}` in\n{}",
+                r.stderr
+            );
+            assert!(
+                !r.stderr.contains(" requests, "),
+                "{cmd} {name} talked to the server:\n{}",
+                r.stderr
+            );
         }
     }
     let dir = fixture();
     dir.write("copy/again.yaml", CHILD);
     let r = t.run(&["apply", dir.str()]);
     r.expect(1, "duplicate id");
-    assert!(r.stderr.contains("child.yaml:1") && r.stderr.contains("again.yaml:1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("child.yaml:1") && r.stderr.contains("again.yaml:1"),
+        "{}",
+        r.stderr
+    );
     if let common::Server::Real(reference) = &t.server {
-        assert_eq!(reference.stats()["requests"], json!(0), "the harness saw requests");
+        assert_eq!(
+            reference.stats()["requests"],
+            json!(0),
+            "the harness saw requests"
+        );
     }
 }
 
@@ -261,8 +386,16 @@ fn json_and_markdown_outputs(t: &Target) {
     assert_eq!(changes.len(), 3);
     for c in changes {
         assert_eq!(c["action"], "create");
-        let header = format!("+ create {} {}", c["kind"].as_str().unwrap(), c["id"].as_str().unwrap());
-        assert!(text.stdout.contains(&header), "text lacks `{header}`:\n{}", text.stdout);
+        let header = format!(
+            "+ create {} {}",
+            c["kind"].as_str().unwrap(),
+            c["id"].as_str().unwrap()
+        );
+        assert!(
+            text.stdout.contains(&header),
+            "text lacks `{header}`:\n{}",
+            text.stdout
+        );
     }
     assert_eq!(plan["summary"]["create"], json!(3));
     let md = t.run(&["diff", dir.str(), "--output", "markdown"]);

@@ -28,7 +28,12 @@ fn harness_imports_a_flow_and_counts_the_write() {
         }],
         "options": {"overwrite": false}
     });
-    let resp = r.api("POST", "/allma/import", Some(&r.admin_token), Some(&payload));
+    let resp = r.api(
+        "POST",
+        "/allma/import",
+        Some(&r.admin_token),
+        Some(&payload),
+    );
     assert_eq!(resp.status, 200, "import failed: {}", resp.body);
     let body = resp.json();
     assert_eq!(body["success"], json!(true), "{body}");
@@ -41,7 +46,12 @@ fn harness_imports_a_flow_and_counts_the_write() {
     assert_eq!(stats["byRoute"]["POST /allma/import"], json!(1), "{stats}");
 
     // The flow is readable through the real handlers; reads are counted but are not writes.
-    let got = r.api("GET", "/allma/flows/smoke-flow", Some(&r.reader_token), None);
+    let got = r.api(
+        "GET",
+        "/allma/flows/smoke-flow",
+        Some(&r.reader_token),
+        None,
+    );
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(got.json()["data"]["name"], json!("Smoke flow"));
     let stats = r.stats();
@@ -52,7 +62,12 @@ fn harness_imports_a_flow_and_counts_the_write() {
     let unauth = r.api("GET", "/allma/flows", None, None);
     assert_eq!(unauth.status, 401);
     assert_eq!(unauth.json(), json!({"message": "Unauthorized"}));
-    let unrouted = r.api("GET", "/allma/prompt-templates/x", Some(&r.admin_token), None);
+    let unrouted = r.api(
+        "GET",
+        "/allma/prompt-templates/x",
+        Some(&r.admin_token),
+        None,
+    );
     assert_eq!(unrouted.status, 404);
     assert_eq!(unrouted.json(), json!({"message": "Not Found"}));
 }

@@ -64,7 +64,9 @@ pub enum Error {
 fn hint(status: StatusCode) -> &'static str {
     match status.as_u16() {
         401 => " (check ALLMA_TOKEN or --token-file: Allma wants a valid Cognito ID token)",
-        403 => " (the user needs group `Admins` and role FLOW_MANAGER, or definitions:read/write/delete)",
+        403 => {
+            " (the user needs group `Admins` and role FLOW_MANAGER, or definitions:read/write/delete)"
+        }
         _ => "",
     }
 }
@@ -96,7 +98,9 @@ impl Error {
     pub fn category(&self) -> &'static str {
         match self {
             Error::Request { .. } => "Unreachable",
-            Error::Status { status, message, .. } => match status.as_u16() {
+            Error::Status {
+                status, message, ..
+            } => match status.as_u16() {
                 401 => "Unauthorized",
                 403 => "Forbidden",
                 404 => "NotFound",
@@ -231,7 +235,8 @@ impl Client {
     /// Builds a client; refuses plain `http://` to a host that is not loopback.
     pub fn new(config: Config) -> Result<Self, String> {
         let base = config.base_url.trim_end_matches('/').to_string();
-        let url = reqwest::Url::parse(&base).map_err(|e| format!("invalid API URL `{base}`: {e}"))?;
+        let url =
+            reqwest::Url::parse(&base).map_err(|e| format!("invalid API URL `{base}`: {e}"))?;
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
@@ -241,7 +246,11 @@ impl Client {
                     url.host_str().unwrap_or_default()
                 ));
             }
-            other => return Err(format!("invalid API URL `{base}`: scheme `{other}` (use https://)")),
+            other => {
+                return Err(format!(
+                    "invalid API URL `{base}`: scheme `{other}` (use https://)"
+                ));
+            }
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(35))
@@ -307,13 +316,23 @@ impl Client {
         let body = json!({"sourceVersion": "latest"});
         // Not retried: a retry after a lost answer would create a second version. The
         // executor re-reads the versions list instead (`may_have_committed`).
-        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         let (value, _) = self.send_once(&Method::POST, &path, Some(&body)).await?;
         version_number(&Method::POST, &path, &value)
     }
 
     /// Writes a draft version (the body must be complete: `steps` replace the stored map).
-    pub async fn put_version(&self, kind: Kind, id: &str, n: u32, body: &Value) -> Result<Value, Error> {
+    pub async fn put_version(
+        &self,
+        kind: Kind,
+        id: &str,
+        n: u32,
+        body: &Value,
+    ) -> Result<Value, Error> {
         let path = format!("/allma/{}/{id}/versions/{n}", kind.collection());
         self.send(Method::PUT, &path, Some(body)).await
     }
@@ -343,7 +362,11 @@ impl Client {
     }
 
     /// Imports flows and prompts with their own ids (`overwrite: false`).
-    pub async fn import(&self, flows: Vec<Value>, prompts: Vec<Value>) -> Result<ImportSummary, Error> {
+    pub async fn import(
+        &self,
+        flows: Vec<Value>,
+        prompts: Vec<Value>,
+    ) -> Result<ImportSummary, Error> {
         let body = json!({
             "formatVersion": "1.0",
             "exportedAt": crate::now(),
@@ -351,7 +374,9 @@ impl Client {
             "promptTemplates": prompts,
             "options": {"overwrite": false},
         });
-        let value = self.send(Method::POST, "/allma/import", Some(&body)).await?;
+        let value = self
+            .send(Method::POST, "/allma/import", Some(&body))
+            .await?;
         decode(&Method::POST, "/allma/import", value)
     }
 
@@ -360,8 +385,17 @@ impl Client {
     }
 
     /// Sends one request with retries; returns the envelope's `data` and the body size.
-    async fn send_sized(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(Value, usize), Error> {
-        let _permit = self.permits.acquire().await.expect("semaphore never closed");
+    async fn send_sized(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, usize), Error> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -376,19 +410,30 @@ impl Client {
         }
     }
 
-    async fn send_once(&self, method: &Method, path: &str, body: Option<&Value>) -> Result<(Value, usize), Error> {
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, usize), Error> {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if method != Method::GET {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
         }
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = self.credentials.token()? {
             request = request.bearer_auth(token.expose());
         }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let request_error = |source| Error::Request { method: method.clone(), path: path.to_string(), source };
+        let request_error = |source| Error::Request {
+            method: method.clone(),
+            path: path.to_string(),
+            source,
+        };
         let response = request.send().await.map_err(request_error)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(request_error)?;
@@ -412,8 +457,17 @@ impl Client {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-        let code = error.and_then(|e| e.get("code")).and_then(Value::as_str).map(str::to_string);
-        Err(Error::Status { method: method.clone(), path: path.to_string(), status, code, message })
+        let code = error
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Err(Error::Status {
+            method: method.clone(),
+            path: path.to_string(),
+            status,
+            code,
+            message,
+        })
     }
 }
 
@@ -438,7 +492,10 @@ fn backoff(attempt: u32) -> Duration {
 fn is_loopback(url: &reqwest::Url) -> bool {
     let host = url.host_str().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn decode<T: DeserializeOwned>(method: &Method, path: &str, value: Value) -> Result<T, Error> {

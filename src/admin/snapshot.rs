@@ -52,27 +52,44 @@ pub struct Live {
 impl Live {
     /// Whether an id exists live.
     pub fn exists(&self, kind: Kind, id: &str) -> bool {
-        self.resources.get(&(kind, id.to_string())).is_some_and(|r| r.master.is_some())
+        self.resources
+            .get(&(kind, id.to_string()))
+            .is_some_and(|r| r.master.is_some())
     }
 }
 
 impl Client {
     /// Reads what the planner needs for `desired`; with `prune`, also the versions of the
     /// owner's resources that are no longer desired.
-    pub async fn snapshot(&self, desired: &[Desired], owner: &str, prune: bool) -> Result<Live, Error> {
+    pub async fn snapshot(
+        &self,
+        desired: &[Desired],
+        owner: &str,
+        prune: bool,
+    ) -> Result<Live, Error> {
         let (flows, prompts) = tokio::join!(self.list(Kind::Flow), self.list(Kind::PromptTemplate));
         let mut live = Live::default();
         for (kind, listed) in [(Kind::Flow, flows?), (Kind::PromptTemplate, prompts?)] {
             let (masters, size) = listed;
             for m in masters {
-                live.resources.insert((kind, m.id.clone()), LiveResource { master: Some(m), ..Default::default() });
+                live.resources.insert(
+                    (kind, m.id.clone()),
+                    LiveResource {
+                        master: Some(m),
+                        ..Default::default()
+                    },
+                );
             }
             if size > TRUNCATION_SUSPECTED {
                 self.fill_unlisted(&mut live, kind, desired).await?;
             }
         }
         let reads = desired.iter().filter_map(|d| {
-            let master = live.resources.get(&(d.kind, d.id.clone()))?.master.clone()?;
+            let master = live
+                .resources
+                .get(&(d.kind, d.id.clone()))?
+                .master
+                .clone()?;
             Some(async move { (d.kind, d.id.clone(), self.details(d, &master).await) })
         });
         for (kind, id, details) in join_all(reads).await {
@@ -86,9 +103,14 @@ impl Client {
                 .resources
                 .iter()
                 .filter(|((kind, id), r)| {
-                    let tags = r.master.as_ref().map(|m| m.tags.as_slice()).unwrap_or_default();
+                    let tags = r
+                        .master
+                        .as_ref()
+                        .map(|m| m.tags.as_slice())
+                        .unwrap_or_default();
                     tags.contains(&owner_tag)
-                        && model::policy_from_tags(tags.iter().map(String::as_str)) == model::DeletionPolicy::Delete
+                        && model::policy_from_tags(tags.iter().map(String::as_str))
+                            == model::DeletionPolicy::Delete
                         && !desired.iter().any(|d| d.kind == *kind && d.id == *id)
                 })
                 .map(|(key, _)| key.clone())
@@ -111,7 +133,9 @@ impl Client {
         master: &MasterSummary,
     ) -> Result<(Option<Value>, Option<Value>, Option<Vec<VersionSummary>>), Error> {
         let first = master.published_version.or(master.latest_version);
-        let Some(first) = first else { return Ok((None, None, None)) };
+        let Some(first) = first else {
+            return Ok((None, None, None));
+        };
         let read = self.version(d.kind, &d.id, VersionRef::Number(first)).await;
         let read = match read {
             Ok(v) => Some(v),
@@ -119,7 +143,9 @@ impl Client {
             Err(e) => return Err(e),
         };
         let published = read.clone().filter(|_| master.published_version.is_some());
-        let same = read.as_ref().is_some_and(|v| normalized(d.kind, v) == d.normalized);
+        let same = read
+            .as_ref()
+            .is_some_and(|v| normalized(d.kind, v) == d.normalized);
         if same && published.is_some() {
             return Ok((published, None, None));
         }
@@ -135,15 +161,29 @@ impl Client {
     }
 
     /// A cut list: look up each desired id it does not show.
-    async fn fill_unlisted(&self, live: &mut Live, kind: Kind, desired: &[Desired]) -> Result<(), Error> {
-        let missing: Vec<&Desired> = desired.iter().filter(|d| d.kind == kind && !live.exists(kind, &d.id)).collect();
+    async fn fill_unlisted(
+        &self,
+        live: &mut Live,
+        kind: Kind,
+        desired: &[Desired],
+    ) -> Result<(), Error> {
+        let missing: Vec<&Desired> = desired
+            .iter()
+            .filter(|d| d.kind == kind && !live.exists(kind, &d.id))
+            .collect();
         for d in missing {
             let master = match kind {
                 Kind::Flow => self.flow_master(&d.id).await?,
                 Kind::PromptTemplate => self.prompt_master_from_versions(&d.id).await?,
             };
             if let Some(m) = master {
-                live.resources.insert((kind, d.id.clone()), LiveResource { master: Some(m), ..Default::default() });
+                live.resources.insert(
+                    (kind, d.id.clone()),
+                    LiveResource {
+                        master: Some(m),
+                        ..Default::default()
+                    },
+                );
             }
         }
         Ok(())
@@ -154,15 +194,31 @@ impl Client {
     async fn prompt_master_from_versions(&self, id: &str) -> Result<Option<MasterSummary>, Error> {
         let path = format!("/allma/prompt-templates/{id}/versions");
         let list = self.send(reqwest::Method::GET, &path, None).await?;
-        let Some(items) = list.as_array().filter(|a| !a.is_empty()) else { return Ok(None) };
+        let Some(items) = list.as_array().filter(|a| !a.is_empty()) else {
+            return Ok(None);
+        };
         let number = |v: &Value| v.get("version").and_then(Value::as_u64).unwrap_or(0) as u32;
-        let latest = items.iter().max_by_key(|v| number(v)).cloned().unwrap_or_default();
-        let published = items.iter().find(|v| v.get("isPublished") == Some(&Value::Bool(true)));
+        let latest = items
+            .iter()
+            .max_by_key(|v| number(v))
+            .cloned()
+            .unwrap_or_default();
+        let published = items
+            .iter()
+            .find(|v| v.get("isPublished") == Some(&Value::Bool(true)));
         Ok(Some(MasterSummary {
             id: id.to_string(),
-            name: latest.get("name").and_then(Value::as_str).unwrap_or(id).to_string(),
-            description: latest.get("description").and_then(Value::as_str).map(str::to_string),
-            tags: serde_json::from_value(latest.get("tags").cloned().unwrap_or_default()).unwrap_or_default(),
+            name: latest
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+                .to_string(),
+            description: latest
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            tags: serde_json::from_value(latest.get("tags").cloned().unwrap_or_default())
+                .unwrap_or_default(),
             latest_version: Some(number(&latest)),
             published_version: published.map(number),
             updated_at: None,

@@ -66,8 +66,10 @@ impl Credentials {
             Credentials::None => Ok(None),
             Credentials::Static(t) => Ok(Some(t.clone())),
             Credentials::File(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| Error::ReadFile { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+                    path: path.clone(),
+                    source,
+                })?;
                 let token = Token::new(text);
                 if token.expose().is_empty() {
                     return Err(Error::Empty(path.clone()));

@@ -117,10 +117,17 @@ pub async fn target(global: &Global) -> Result<Target> {
             (url, None, credentials(global)?)
         }
         local_dir => {
-            let dir = PathBuf::from(local_dir.flatten().filter(|d| !d.is_empty()).unwrap_or(".allma-local"));
+            let dir = PathBuf::from(
+                local_dir
+                    .flatten()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or(".allma-local"),
+            );
             let (base, task) = crate::local::start_in_process(&dir)
                 .await
-                .with_context(|| format!("cannot open the embedded Admin API in {}", dir.display()))?;
+                .with_context(|| {
+                    format!("cannot open the embedded Admin API in {}", dir.display())
+                })?;
             if !global.quiet {
                 eprintln!(
                     "Target: embedded local Admin API in {} (set --api-url or ALLMA_API_URL to use a real Allma)",
@@ -130,9 +137,17 @@ pub async fn target(global: &Global) -> Result<Target> {
             (base, Some(task), Credentials::None)
         }
     };
-    let config = admin::Config { base_url, credentials, concurrency: global.concurrency, attempts: 4 };
+    let config = admin::Config {
+        base_url,
+        credentials,
+        concurrency: global.concurrency,
+        attempts: 4,
+    };
     let client = Client::new(config).map_err(anyhow::Error::msg)?;
-    Ok(Target { client, _local: local })
+    Ok(Target {
+        client,
+        _local: local,
+    })
 }
 
 fn credentials(global: &Global) -> Result<Credentials> {

@@ -48,7 +48,9 @@ pub struct ApplyArgs {
 
 /// `validate`: offline checks.
 pub fn validate(global: &Global, paths: &[PathBuf]) -> Result<u8> {
-    let Some(loaded) = load_or_report(global, paths) else { return Ok(EXIT_ERROR) };
+    let Some(loaded) = load_or_report(global, paths) else {
+        return Ok(EXIT_ERROR);
+    };
     if !global.quiet {
         println!("{} resources valid.", loaded.resources.len());
     }
@@ -72,11 +74,25 @@ fn load_or_report(global: &Global, paths: &[PathBuf]) -> Option<Loaded> {
     }
 }
 
-async fn make_plan(global: &Global, paths: &[PathBuf], prune: bool, adopt: bool) -> Result<Option<(Plan, super::Target)>> {
-    let Some(loaded) = load_or_report(global, paths) else { return Ok(None) };
+async fn make_plan(
+    global: &Global,
+    paths: &[PathBuf],
+    prune: bool,
+    adopt: bool,
+) -> Result<Option<(Plan, super::Target)>> {
+    let Some(loaded) = load_or_report(global, paths) else {
+        return Ok(None);
+    };
     let target = target(global).await?;
-    let live = target.client.snapshot(&loaded.resources, &global.owner, prune).await?;
-    let opts = plan::Options { owner: global.owner.clone(), adopt, prune };
+    let live = target
+        .client
+        .snapshot(&loaded.resources, &global.owner, prune)
+        .await?;
+    let opts = plan::Options {
+        owner: global.owner.clone(),
+        adopt,
+        prune,
+    };
     let plan = plan::plan(&loaded.resources, &live, &opts)?;
     Ok(Some((plan, target)))
 }
@@ -86,7 +102,10 @@ pub async fn diff(global: &Global, args: DiffArgs) -> Result<u8> {
     let Some((plan, target)) = make_plan(global, &args.paths, args.prune, args.adopt).await? else {
         return Ok(EXIT_ERROR);
     };
-    print!("{}", render(&plan, args.output, color() && args.output.is_text()));
+    print!(
+        "{}",
+        render(&plan, args.output, color() && args.output.is_text())
+    );
     report_requests(global, &target);
     Ok(plan_exit(&plan))
 }
@@ -116,7 +135,10 @@ pub async fn apply(global: &Global, args: ApplyArgs) -> Result<u8> {
     }
     if !plan.has_changes() && !plan.has_refusals() {
         if args.output.is_text() && !global.quiet {
-            println!("Nothing to do: {} resources in sync.", plan.summary.unchanged);
+            println!(
+                "Nothing to do: {} resources in sync.",
+                plan.summary.unchanged
+            );
         }
         report_requests(global, &target);
         return Ok(EXIT_OK);
@@ -137,7 +159,12 @@ pub async fn apply(global: &Global, args: ApplyArgs) -> Result<u8> {
         Ok(EXIT_OK)
     } else {
         for o in &failed {
-            eprintln!("error: {} {}: {}", o.kind, o.id, o.error.as_deref().unwrap_or_default());
+            eprintln!(
+                "error: {} {}: {}",
+                o.kind,
+                o.id,
+                o.error.as_deref().unwrap_or_default()
+            );
         }
         Ok(EXIT_ERROR)
     }
@@ -147,7 +174,15 @@ fn outcome_line(o: &Outcome) -> String {
     match (&o.error, o.published_version) {
         (Some(e), _) => format!("failed    {} {}: {e}", o.kind, o.id),
         (None, Some(v)) => format!("published {} {} version {v}", o.kind, o.id),
-        (None, None) => format!("done      {} {} ({})", o.kind, o.id, serde_json::to_value(o.action).unwrap_or_default().as_str().unwrap_or_default()),
+        (None, None) => format!(
+            "done      {} {} ({})",
+            o.kind,
+            o.id,
+            serde_json::to_value(o.action)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or_default()
+        ),
     }
 }
 
@@ -156,5 +191,9 @@ fn report_requests(global: &Global, target: &super::Target) {
     if global.verbose > 0 {
         eprintln!("{} requests, {} writes", c.requests(), c.writes());
     }
-    tracing::info!(requests = c.requests(), writes = c.writes(), "admin api requests");
+    tracing::info!(
+        requests = c.requests(),
+        writes = c.writes(),
+        "admin api requests"
+    );
 }

@@ -25,12 +25,25 @@ pub async fn run(args: ServeLocalArgs) -> Result<u8> {
     let auth = match &args.token {
         Some(t) => Auth::tokens([(t.clone(), Permission::ALL.to_vec())]),
         None if args.addr.ip().is_loopback() => Auth::open(),
-        None => bail!("refusing to serve on {} without --token: anyone on the network could change definitions", args.addr),
+        None => bail!(
+            "refusing to serve on {} without --token: anyone on the network could change definitions",
+            args.addr
+        ),
     };
     let server = Server::bind(args.addr, &args.state, auth)
         .await
-        .with_context(|| format!("cannot serve the store {} on {}", args.state.display(), args.addr))?;
-    eprintln!("Serving the embedded Admin API at {} (store {})", server.base_url(), args.state.display());
+        .with_context(|| {
+            format!(
+                "cannot serve the store {} on {}",
+                args.state.display(),
+                args.addr
+            )
+        })?;
+    eprintln!(
+        "Serving the embedded Admin API at {} (store {})",
+        server.base_url(),
+        args.state.display()
+    );
     server.run(crate::telemetry::shutdown_signal()).await;
     Ok(super::EXIT_OK)
 }

@@ -82,7 +82,10 @@ impl fmt::Display for Diagnostic {
 pub struct Error(pub Vec<Diagnostic>);
 
 fn lines(ds: &[Diagnostic]) -> String {
-    ds.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+    ds.iter()
+        .map(|d| format!("  {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The loaded definitions and the warnings found on the way.
@@ -96,13 +99,21 @@ pub struct Loaded {
 
 /// Loads every definition under `paths` for the given owner.
 pub fn load(paths: &[PathBuf], owner: &str) -> Result<Loaded, Error> {
-    let mut ctx = Context { owner, errors: Vec::new(), warnings: Vec::new(), found: Vec::new() };
+    let mut ctx = Context {
+        owner,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        found: Vec::new(),
+    };
     let mut files = Vec::new();
     for path in paths {
         collect_files(path, &mut files, &mut ctx.errors);
     }
     if files.is_empty() && ctx.errors.is_empty() {
-        let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+        let shown = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>();
         ctx.errors.push(Diagnostic {
             file: PathBuf::from(shown.join(" ")),
             line: None,
@@ -115,7 +126,10 @@ pub fn load(paths: &[PathBuf], owner: &str) -> Result<Loaded, Error> {
     let resources = ctx.dedupe();
     check_references(&resources, &mut ctx.warnings);
     if ctx.errors.is_empty() {
-        Ok(Loaded { resources, warnings: ctx.warnings })
+        Ok(Loaded {
+            resources,
+            warnings: ctx.warnings,
+        })
     } else {
         Err(Error(ctx.errors))
     }
@@ -124,7 +138,11 @@ pub fn load(paths: &[PathBuf], owner: &str) -> Result<Loaded, Error> {
 /// Walks a path: files as given, directories recursively in name order, hidden skipped.
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
     let fail = |errors: &mut Vec<Diagnostic>, e: std::io::Error| {
-        errors.push(Diagnostic { file: path.to_path_buf(), line: None, message: format!("cannot read: {e}") })
+        errors.push(Diagnostic {
+            file: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })
     };
     if !path.is_dir() {
         match path.metadata() {
@@ -139,7 +157,10 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnosti
     };
     entries.sort();
     for entry in entries {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
@@ -170,7 +191,11 @@ pub(crate) struct Fields {
 
 impl Context<'_> {
     fn error(&mut self, file: &Path, line: Option<u64>, message: String) {
-        self.errors.push(Diagnostic { file: file.to_path_buf(), line, message });
+        self.errors.push(Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            message,
+        });
     }
 
     fn load_file(&mut self, file: &Path) {
@@ -209,20 +234,42 @@ impl Context<'_> {
     }
 
     fn load_resource(&mut self, file: &Path, doc: &Document, obj: &Map<String, Value>) {
-        let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let api = obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
         if !api.starts_with("allma.dev/") && !api.is_empty() {
             return; // another kind of Kubernetes object living in the same folder
         }
         if api != model::API_VERSION {
             let line = Some(doc.line_of("apiVersion"));
-            return self.error(file, line, format!("apiVersion `{api}` is not supported: use `{}`", model::API_VERSION));
+            return self.error(
+                file,
+                line,
+                format!(
+                    "apiVersion `{api}` is not supported: use `{}`",
+                    model::API_VERSION
+                ),
+            );
         }
-        for key in obj.keys().filter(|k| !["apiVersion", "kind", "metadata", "spec", "status"].contains(&k.as_str())) {
+        for key in obj
+            .keys()
+            .filter(|k| !["apiVersion", "kind", "metadata", "spec", "status"].contains(&k.as_str()))
+        {
             let line = Some(doc.line_of(key));
-            self.error(file, line, format!("unknown field `{key}` (a resource has apiVersion, kind, metadata and spec)"));
+            self.error(
+                file,
+                line,
+                format!(
+                    "unknown field `{key}` (a resource has apiVersion, kind, metadata and spec)"
+                ),
+            );
         }
-        let name = obj.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str);
+        let name = obj
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str);
         let Some(name) = name.map(str::to_string) else {
             return self.error(file, Some(doc.line), "missing `metadata.name`".into());
         };
@@ -238,7 +285,14 @@ impl Context<'_> {
                         publish: spec.publish,
                         deletion_policy: spec.deletion_policy,
                     };
-                    self.add_flow(file, doc, "spec.definition", fields, spec.variables, spec.definition);
+                    self.add_flow(
+                        file,
+                        doc,
+                        "spec.definition",
+                        fields,
+                        spec.variables,
+                        spec.definition,
+                    );
                 }
             }
             "PromptTemplate" => {
@@ -257,12 +311,21 @@ impl Context<'_> {
             "AllmaConnection" => {}
             other => {
                 let line = Some(doc.line_of("kind"));
-                self.error(file, line, format!("unknown kind `{other}`: use Flow or PromptTemplate"));
+                self.error(
+                    file,
+                    line,
+                    format!("unknown kind `{other}`: use Flow or PromptTemplate"),
+                );
             }
         }
     }
 
-    fn typed<T: serde::de::DeserializeOwned>(&mut self, file: &Path, doc: &Document, spec: Value) -> Option<T> {
+    fn typed<T: serde::de::DeserializeOwned>(
+        &mut self,
+        file: &Path,
+        doc: &Document,
+        spec: Value,
+    ) -> Option<T> {
         if spec.is_null() {
             self.error(file, Some(doc.line), "missing `spec`".into());
             return None;
@@ -279,7 +342,15 @@ impl Context<'_> {
     }
 
     /// Adds a flow; `def_path` is where its definition sits in the document.
-    pub(crate) fn add_flow(&mut self, file: &Path, doc: &Document, def_path: &str, f: Fields, variables: Map<String, Value>, mut definition: Map<String, Value>) {
+    pub(crate) fn add_flow(
+        &mut self,
+        file: &Path,
+        doc: &Document,
+        def_path: &str,
+        f: Fields,
+        variables: Map<String, Value>,
+        mut definition: Map<String, Value>,
+    ) {
         if let Some(Value::Object(steps)) = definition.get_mut("steps") {
             for (id, step) in steps.iter_mut() {
                 if let Some(step) = step.as_object_mut() {
@@ -290,7 +361,11 @@ impl Context<'_> {
         let mut failed = false;
         for p in validate::check_flow(&definition) {
             let path = tree::key_path(def_path, &p.path);
-            let d = Diagnostic { file: file.to_path_buf(), line: Some(doc.line_of(&path)), message: format!("`{path}`: {}", p.message) };
+            let d = Diagnostic {
+                file: file.to_path_buf(),
+                line: Some(doc.line_of(&path)),
+                message: format!("`{path}`: {}", p.message),
+            };
             if p.warning {
                 self.warnings.push(d);
             } else {
@@ -315,14 +390,28 @@ impl Context<'_> {
         version.insert("description".into(), json!(master.description));
         version.insert("tags".into(), json!(master.tags));
         version.insert(HASH_FIELD.into(), json!(hash));
-        self.push(Kind::Flow, file, doc, f, master, Value::Object(version), normalized, hash, references);
+        self.push(
+            Kind::Flow,
+            file,
+            doc,
+            f,
+            master,
+            Value::Object(version),
+            normalized,
+            hash,
+            references,
+        );
     }
 
     /// Adds a prompt template.
     pub(crate) fn add_prompt(&mut self, file: &Path, doc: &Document, f: Fields, content: String) {
         if content.trim().is_empty() {
             let line = Some(doc.line_of("spec.content"));
-            return self.error(file, line, "`content` is empty: Allma needs prompt text".into());
+            return self.error(
+                file,
+                line,
+                "`content` is empty: Allma needs prompt text".into(),
+            );
         }
         if !self.check_id(file, doc, &f.id) {
             return;
@@ -335,13 +424,25 @@ impl Context<'_> {
         let normalized = normalize_prompt_version(&version);
         let hash = content_hash(&normalized);
         version[HASH_FIELD] = json!(hash);
-        self.push(Kind::PromptTemplate, file, doc, f, master, version, normalized, hash, Vec::new());
+        self.push(
+            Kind::PromptTemplate,
+            file,
+            doc,
+            f,
+            master,
+            version,
+            normalized,
+            hash,
+            Vec::new(),
+        );
     }
 
     fn check_id(&mut self, file: &Path, doc: &Document, id: &str) -> bool {
         let ok = validate::valid_id(id);
         if !ok {
-            let msg = format!("id `{id}` is not usable in Admin API paths: use letters, digits, `.`, `_` and `-` (at most 128)");
+            let msg = format!(
+                "id `{id}` is not usable in Admin API paths: use letters, digits, `.`, `_` and `-` (at most 128)"
+            );
             self.error(file, Some(doc.line), msg);
         }
         ok
@@ -352,15 +453,34 @@ impl Context<'_> {
         tags.extend(model::system_tags(self.owner, f.deletion_policy));
         tags.sort();
         tags.dedup();
-        Master { name: f.name.clone().unwrap_or_else(|| f.id.clone()), description: f.description.clone(), tags, variables }
+        Master {
+            name: f.name.clone().unwrap_or_else(|| f.id.clone()),
+            description: f.description.clone(),
+            tags,
+            variables,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, kind: Kind, file: &Path, doc: &Document, f: Fields, master: Master, version: Value, normalized: Value, hash: String, references: Vec<Reference>) {
+    fn push(
+        &mut self,
+        kind: Kind,
+        file: &Path,
+        doc: &Document,
+        f: Fields,
+        master: Master,
+        version: Value,
+        normalized: Value,
+        hash: String,
+        references: Vec<Reference>,
+    ) {
         self.found.push(Desired {
             kind,
             id: f.id,
-            source: Source { file: file.to_path_buf(), line: doc.line },
+            source: Source {
+                file: file.to_path_buf(),
+                line: doc.line,
+            },
             master,
             version,
             normalized,
@@ -376,8 +496,15 @@ impl Context<'_> {
         let mut seen: BTreeMap<(Kind, String), Desired> = BTreeMap::new();
         for d in std::mem::take(&mut self.found) {
             if let Some(first) = seen.get(&(d.kind, d.id.clone())) {
-                let message = format!("duplicate {} id `{}`: also defined at {}; ids must be unique per kind", d.kind, d.id, first.source);
-                self.errors.push(Diagnostic { file: d.source.file.clone(), line: Some(d.source.line), message });
+                let message = format!(
+                    "duplicate {} id `{}`: also defined at {}; ids must be unique per kind",
+                    d.kind, d.id, first.source
+                );
+                self.errors.push(Diagnostic {
+                    file: d.source.file.clone(),
+                    line: Some(d.source.line),
+                    message,
+                });
             } else {
                 seen.insert((d.kind, d.id.clone()), d);
             }
@@ -394,7 +521,10 @@ fn check_references(resources: &[Desired], warnings: &mut Vec<Diagnostic>) {
                 warnings.push(Diagnostic {
                     file: d.source.file.clone(),
                     line: Some(r.line),
-                    message: format!("{} `{}` is not defined in these files; it must already exist in Allma", r.kind, r.id),
+                    message: format!(
+                        "{} `{}` is not defined in these files; it must already exist in Allma",
+                        r.kind, r.id
+                    ),
                 });
             }
         }

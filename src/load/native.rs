@@ -10,8 +10,17 @@ use std::path::Path;
 
 /// Fields of a native flow version that are not part of the definition.
 const NOT_DEFINITION: &[&str] = &[
-    "id", "version", "isPublished", "publishedAt", "createdAt", "updatedAt", "name",
-    "description", "tags", "flowVariables", HASH_FIELD,
+    "id",
+    "version",
+    "isPublished",
+    "publishedAt",
+    "createdAt",
+    "updatedAt",
+    "name",
+    "description",
+    "tags",
+    "flowVariables",
+    HASH_FIELD,
 ];
 
 /// Whether a document is an Allma-native artifact.
@@ -26,8 +35,17 @@ pub(super) fn load(ctx: &mut Context, file: &Path, doc: &Document) {
     if !obj.contains_key("formatVersion") {
         return add(ctx, file, doc, String::new(), &obj);
     }
-    for (key, unsupported) in [("stepDefinitions", true), ("mcpConnections", true), ("agents", true)] {
-        if unsupported && obj.get(key).and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+    for (key, unsupported) in [
+        ("stepDefinitions", true),
+        ("mcpConnections", true),
+        ("agents", true),
+    ] {
+        if unsupported
+            && obj
+                .get(key)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        {
             ctx.warnings.push(super::Diagnostic {
                 file: file.to_path_buf(),
                 line: Some(doc.line_of(key)),
@@ -36,7 +54,9 @@ pub(super) fn load(ctx: &mut Context, file: &Path, doc: &Document) {
         }
     }
     for key in ["promptTemplates", "flows"] {
-        let Some(items) = obj.get(key).and_then(Value::as_array) else { continue };
+        let Some(items) = obj.get(key).and_then(Value::as_array) else {
+            continue;
+        };
         for index in chosen_versions(items) {
             if let Some(item) = items[index].as_object() {
                 add(ctx, file, doc, format!("{key}[{index}]"), item);
@@ -49,11 +69,21 @@ pub(super) fn load(ctx: &mut Context, file: &Path, doc: &Document) {
 fn chosen_versions(items: &[Value]) -> Vec<usize> {
     let mut best: Vec<(String, usize)> = Vec::new();
     let rank = |v: &Value| {
-        let published = v.get("isPublished").and_then(Value::as_bool).unwrap_or(false);
-        (published, v.get("version").and_then(Value::as_u64).unwrap_or(1))
+        let published = v
+            .get("isPublished")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        (
+            published,
+            v.get("version").and_then(Value::as_u64).unwrap_or(1),
+        )
     };
     for (i, item) in items.iter().enumerate() {
-        let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let id = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         match best.iter_mut().find(|(b, _)| *b == id && !id.is_empty()) {
             Some(slot) if rank(item) > rank(&items[slot.1]) => slot.1 = i,
             Some(_) => {}
@@ -67,7 +97,14 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
     let str_of = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
     let Some(id) = str_of("id") else {
         let line = Some(doc.line_of(&at));
-        return ctx.error(file, line, format!("`{}` has no `id`", if at.is_empty() { "document" } else { &at }));
+        return ctx.error(
+            file,
+            line,
+            format!(
+                "`{}` has no `id`",
+                if at.is_empty() { "document" } else { &at }
+            ),
+        );
     };
     let fields = Fields {
         id,
@@ -76,13 +113,22 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
         tags: item
             .get("tags")
             .and_then(Value::as_array)
-            .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default(),
         publish: true,
         deletion_policy: DeletionPolicy::default(),
     };
     if item.contains_key("steps") {
-        let variables = item.get("flowVariables").and_then(Value::as_object).cloned().unwrap_or_default();
+        let variables = item
+            .get("flowVariables")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let definition = item
             .iter()
             .filter(|(k, _)| !NOT_DEFINITION.contains(&k.as_str()))
@@ -93,6 +139,10 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
         ctx.add_prompt(file, doc, fields, content);
     } else {
         let line = Some(doc.line_of(&at));
-        ctx.error(file, line, "neither a flow (`steps`) nor a prompt template (`content`)".into());
+        ctx.error(
+            file,
+            line,
+            "neither a flow (`steps`) nor a prompt template (`content`)".into(),
+        );
     }
 }

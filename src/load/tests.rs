@@ -4,7 +4,10 @@ use std::io::Write;
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     path
 }
 
@@ -46,19 +49,30 @@ fn a_directory_loads_prompts_before_flows_with_ownership_tags() {
     write(&dir, "defs.yaml", FLOW);
     write(&dir, ".hidden/x.yaml", "not: [valid");
     let loaded = load(&[dir], "team-a").unwrap();
-    let ids: Vec<_> = loaded.resources.iter().map(|d| (d.kind, d.id.as_str())).collect();
+    let ids: Vec<_> = loaded
+        .resources
+        .iter()
+        .map(|d| (d.kind, d.id.as_str()))
+        .collect();
     assert_eq!(ids, vec![(Kind::PromptTemplate, "p1"), (Kind::Flow, "f1")]);
     assert_eq!(loaded.resources[1].master.tags, vec!["managed-by:team-a"]);
     assert_eq!(loaded.resources[1].source.line, 1);
     assert_eq!(loaded.resources[0].source.line, 18);
-    assert_eq!(loaded.resources[1].version["steps"]["a"]["stepInstanceId"], "a");
+    assert_eq!(
+        loaded.resources[1].version["steps"]["a"]["stepInstanceId"],
+        "a"
+    );
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 
 #[test]
 fn malformed_yaml_names_file_and_line() {
     let dir = tmp("bad");
-    let f = write(&dir, "bad.yaml", "apiVersion: allma.dev/v1alpha1\nkind: Flow\nmetadata: {name: x\nspec: {}\n");
+    let f = write(
+        &dir,
+        "bad.yaml",
+        "apiVersion: allma.dev/v1alpha1\nkind: Flow\nmetadata: {name: x\nspec: {}\n",
+    );
     let err = load(&[dir], "o").unwrap_err();
     assert_eq!(err.0.len(), 1);
     assert_eq!(err.0[0].file, f);
@@ -78,7 +92,10 @@ fn unknown_spec_field_names_its_line() {
 #[test]
 fn transition_to_missing_step_names_its_line() {
     let dir = tmp("transition");
-    let text = FLOW.replace("defaultNextStepInstanceId: b", "defaultNextStepInstanceId: c");
+    let text = FLOW.replace(
+        "defaultNextStepInstanceId: b",
+        "defaultNextStepInstanceId: c",
+    );
     write(&dir, "f.yaml", &text);
     let err = load(&[dir], "o").unwrap_err();
     assert_eq!(err.0[0].line, Some(11), "{err}");
@@ -92,20 +109,30 @@ fn duplicate_ids_name_both_files() {
     write(&dir, "b.yaml", FLOW);
     let err = load(&[dir], "o").unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("a.yaml:1") && text.contains("b.yaml:1"), "{text}");
+    assert!(
+        text.contains("a.yaml:1") && text.contains("b.yaml:1"),
+        "{text}"
+    );
 }
 
 #[test]
 fn native_export_envelope_and_builder_files_load() {
     let dir = tmp("native");
-    write(&dir, "x.flow.json", r#"{"formatVersion":"1.0","exportedAt":"1970-01-01T00:00:00.000Z",
+    write(
+        &dir,
+        "x.flow.json",
+        r#"{"formatVersion":"1.0","exportedAt":"1970-01-01T00:00:00.000Z",
       "flows":[{"id":"nf","version":1,"name":"Native","authoringSource":"code","flowVariables":{"a":1},
         "startStepInstanceId":"s","steps":{"s":{"stepInstanceId":"s","stepType":"NO_OP"}}}],
-      "promptTemplates":[{"id":"np","name":"P","content":"c","createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z"}]}"#);
+      "promptTemplates":[{"id":"np","name":"P","content":"c","createdAt":"1970-01-01T00:00:00.000Z","updatedAt":"1970-01-01T00:00:00.000Z"}]}"#,
+    );
     let loaded = load(&[dir], "o").unwrap();
     assert_eq!(loaded.resources.len(), 2);
     let flow = &loaded.resources[1];
-    assert_eq!((flow.id.as_str(), flow.master.name.as_str()), ("nf", "Native"));
+    assert_eq!(
+        (flow.id.as_str(), flow.master.name.as_str()),
+        ("nf", "Native")
+    );
     assert_eq!(flow.master.variables["a"], 1);
     assert!(flow.version.get("version").is_none());
 }

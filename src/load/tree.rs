@@ -51,7 +51,11 @@ pub fn parse(text: &str) -> Result<Vec<Document>, serde_saphyr::Error> {
 
 /// Joins a map key onto a path.
 pub fn key_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 enum Node {

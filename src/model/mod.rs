@@ -3,7 +3,9 @@
 
 mod normalize;
 
-pub use normalize::{HASH_FIELD, content_hash, fill_flow_defaults, normalize_flow_version, normalize_prompt_version};
+pub use normalize::{
+    HASH_FIELD, content_hash, fill_flow_defaults, normalize_flow_version, normalize_prompt_version,
+};
 
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -227,7 +229,10 @@ pub fn system_tags(owner: &str, policy: DeletionPolicy) -> Vec<String> {
 /// The deletion policy recorded in a master's tags (default when none is).
 pub fn policy_from_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> DeletionPolicy {
     tags.into_iter()
-        .find_map(|t| t.strip_prefix(POLICY_TAG_PREFIX).and_then(DeletionPolicy::parse))
+        .find_map(|t| {
+            t.strip_prefix(POLICY_TAG_PREFIX)
+                .and_then(DeletionPolicy::parse)
+        })
         .unwrap_or_default()
 }
 

@@ -37,7 +37,11 @@ pub fn normalize_flow_version(version: &Value) -> Value {
         }
     }
     out.retain(|_, v| !v.is_null());
-    if out.get("onCompletionActions").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+    if out
+        .get("onCompletionActions")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
         out.remove("onCompletionActions");
     }
     fill_flow_defaults(&mut out);
@@ -58,7 +62,9 @@ pub fn fill_flow_defaults(version: &mut Map<String, Value>) {
             fill(action, "executeOnStatus", json!("COMPLETED"));
         }
     }
-    if let Some(handler) = object_at(version, "defaultStepConfig").and_then(|c| object_at(c, "defaultErrorHandler")) {
+    if let Some(handler) =
+        object_at(version, "defaultStepConfig").and_then(|c| object_at(c, "defaultErrorHandler"))
+    {
         fill_error_handler(handler);
     }
 }
@@ -86,7 +92,10 @@ pub fn normalize_prompt_version(version: &Value) -> Value {
             out.insert(key.to_string(), canonical(v));
         }
     }
-    out.insert("tags".into(), Value::Array(sorted_tags(version.get("tags"))));
+    out.insert(
+        "tags".into(),
+        Value::Array(sorted_tags(version.get("tags"))),
+    );
     Value::Object(out)
 }
 
@@ -94,7 +103,12 @@ pub fn normalize_prompt_version(version: &Value) -> Value {
 pub(crate) fn sorted_tags(tags: Option<&Value>) -> Vec<Value> {
     let mut tags: Vec<String> = tags
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     tags.sort();
     tags.dedup();
@@ -137,7 +151,9 @@ fn object_at<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut M
 
 /// The per-step defaults of allma-admin-api.md §4.13.
 fn fill_step_defaults(step: &mut Value) {
-    let Some(step) = step.as_object_mut() else { return };
+    let Some(step) = step.as_object_mut() else {
+        return;
+    };
     fill(step, "defaultNextMaxTransitions", json!(5));
     if let Some(Value::Array(transitions)) = step.get_mut("transitions") {
         for t in transitions.iter_mut().filter_map(Value::as_object_mut) {
@@ -222,7 +238,10 @@ mod tests {
             "steps": {"a": {"stepType": "NO_OP", "stepInstanceId": "a", "defaultNextMaxTransitions": 5.0,
                             "transitions": [{"nextStepInstanceId": "a", "condition": "$.x", "maxTransitions": 5}]}}
         });
-        assert_eq!(normalize_flow_version(&desired), normalize_flow_version(&live));
+        assert_eq!(
+            normalize_flow_version(&desired),
+            normalize_flow_version(&live)
+        );
         assert_eq!(
             content_hash(&normalize_flow_version(&desired)),
             content_hash(&normalize_flow_version(&live))

@@ -29,11 +29,19 @@ fn walk(path: String, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Fi
             keys.sort();
             keys.dedup();
             for k in keys {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(p, a.get(k), b.get(k), out);
             }
         }
-        (a, b) if a != b => out.push(FieldChange { path, old: a.cloned(), new: b.cloned() }),
+        (a, b) if a != b => out.push(FieldChange {
+            path,
+            old: a.cloned(),
+            new: b.cloned(),
+        }),
         _ => {}
     }
 }

@@ -33,9 +33,16 @@ fn depth(
         return Ok(w);
     }
     if let Some(pos) = stack.iter().position(|s| *s == i) {
-        let mut cycle: Vec<String> = stack[pos..].iter().map(|s| desired[*s].id.clone()).collect();
+        let mut cycle: Vec<String> = stack[pos..]
+            .iter()
+            .map(|s| desired[*s].id.clone())
+            .collect();
         cycle.push(desired[i].id.clone());
-        return Err(Error::Cycle(format!("{} ({})", cycle.join(" -> "), desired[i].source)));
+        return Err(Error::Cycle(format!(
+            "{} ({})",
+            cycle.join(" -> "),
+            desired[i].source
+        )));
     }
     if desired[i].kind == Kind::PromptTemplate {
         memo[i] = Some(0);
@@ -43,7 +50,11 @@ fn depth(
     }
     stack.push(i);
     let mut wave = 1;
-    for r in desired[i].references.iter().filter(|r| r.kind == Kind::Flow) {
+    for r in desired[i]
+        .references
+        .iter()
+        .filter(|r| r.kind == Kind::Flow)
+    {
         if let Some(&j) = flows.get(r.id.as_str()) {
             wave = wave.max(depth(desired, flows, j, memo, stack)? + 1);
         }

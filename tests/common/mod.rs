@@ -17,7 +17,11 @@ pub enum Server {
     /// Allma's own handlers in Node.
     Real(Reference),
     /// `allma-gitops serve-local` in a child process.
-    Embedded { child: Child, port: u16, _state: TempDir },
+    Embedded {
+        child: Child,
+        port: u16,
+        _state: TempDir,
+    },
 }
 
 impl Drop for Server {
@@ -43,14 +47,26 @@ impl Target {
     /// The real Allma Admin API handlers.
     pub fn real() -> Target {
         let r = Reference::start();
-        Target { base_url: r.base_url.clone(), token: r.admin_token.clone(), port: r.port, server: Server::Real(r) }
+        Target {
+            base_url: r.base_url.clone(),
+            token: r.admin_token.clone(),
+            port: r.port,
+            server: Server::Real(r),
+        }
     }
 
     /// The embedded Admin API, served over HTTP by the binary.
     pub fn embedded() -> Target {
         let state = TempDir::new("state");
         let mut child = Command::new(bin())
-            .args(["serve-local", "--addr", "127.0.0.1:0", "--token", EMBEDDED_TOKEN, "--state"])
+            .args([
+                "serve-local",
+                "--addr",
+                "127.0.0.1:0",
+                "--token",
+                EMBEDDED_TOKEN,
+                "--state",
+            ])
             .arg(state.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -58,10 +74,28 @@ impl Target {
             .spawn()
             .expect("start allma-gitops serve-local");
         let mut line = String::new();
-        BufReader::new(child.stderr.take().expect("stderr")).read_line(&mut line).expect("read serve-local banner");
-        let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in `{line}`"));
-        let port: u16 = url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/v1").parse().expect("port");
-        Target { base_url: url.to_string(), token: EMBEDDED_TOKEN.into(), port, server: Server::Embedded { child, port, _state: state } }
+        BufReader::new(child.stderr.take().expect("stderr"))
+            .read_line(&mut line)
+            .expect("read serve-local banner");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{line}`"));
+        let port: u16 = url
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/v1")
+            .parse()
+            .expect("port");
+        Target {
+            base_url: url.to_string(),
+            token: EMBEDDED_TOKEN.into(),
+            port,
+            server: Server::Embedded {
+                child,
+                port,
+                _state: state,
+            },
+        }
     }
 
     /// Runs the binary against this target.
@@ -81,7 +115,14 @@ impl Target {
     /// One Admin API request: (status, `data` or the whole body).
     pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let body = body.map(Value::to_string);
-        let r = http_request(self.port, method, &format!("/v1{path}"), Some(&self.token), body.as_deref()).expect("http");
+        let r = http_request(
+            self.port,
+            method,
+            &format!("/v1{path}"),
+            Some(&self.token),
+            body.as_deref(),
+        )
+        .expect("http");
         let json: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
         let data = json.get("data").cloned().unwrap_or(json);
         (r.status, data)
@@ -91,15 +132,28 @@ impl Target {
     pub fn master(&self, collection: &str, id: &str) -> Option<Value> {
         let (status, list) = self.api("GET", &format!("/allma/{collection}"), None);
         assert_eq!(status, 200, "{list}");
-        list.as_array()?.iter().find(|m| m["id"] == json!(id)).cloned()
+        list.as_array()?
+            .iter()
+            .find(|m| m["id"] == json!(id))
+            .cloned()
     }
 
     /// Version numbers of a resource and which one is published.
     pub fn versions(&self, collection: &str, id: &str) -> (Vec<u64>, Option<u64>) {
         let (_, list) = self.api("GET", &format!("/allma/{collection}/{id}/versions"), None);
-        let mut numbers: Vec<u64> = list.as_array().into_iter().flatten().filter_map(|v| v["version"].as_u64()).collect();
+        let mut numbers: Vec<u64> = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["version"].as_u64())
+            .collect();
         numbers.sort_unstable();
-        let published = list.as_array().into_iter().flatten().find(|v| v["isPublished"] == json!(true)).and_then(|v| v["version"].as_u64());
+        let published = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["isPublished"] == json!(true))
+            .and_then(|v| v["version"].as_u64());
         (numbers, published)
     }
 }
@@ -124,13 +178,24 @@ impl From<Output> for Run {
 impl Run {
     /// Requests and writes counted by the client (`-v` prints them).
     pub fn requests(&self) -> (usize, usize) {
-        let line = self.stderr.lines().find(|l| l.contains(" requests, ") && l.ends_with(" writes")).unwrap_or_else(|| panic!("no request count in:\n{}", self.stderr));
-        let nums: Vec<usize> = line.split_whitespace().filter_map(|w| w.trim_end_matches(',').parse().ok()).collect();
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.contains(" requests, ") && l.ends_with(" writes"))
+            .unwrap_or_else(|| panic!("no request count in:\n{}", self.stderr));
+        let nums: Vec<usize> = line
+            .split_whitespace()
+            .filter_map(|w| w.trim_end_matches(',').parse().ok())
+            .collect();
         (nums[0], nums[1])
     }
 
     pub fn expect(&self, code: i32, what: &str) -> &Self {
-        assert_eq!(self.code, code, "{what}: exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "{what}: exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
         self
     }
 }
@@ -153,7 +218,10 @@ impl TempDir {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("allma-gitops-test-{tag}-{}-{n}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "allma-gitops-test-{tag}-{}-{n}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)
