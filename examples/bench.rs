@@ -426,9 +426,7 @@ async fn run(a: &Args) -> Result<Vec<String>> {
         diff.requests <= diff_bound && diff.writes == 0 && in_sync,
         format!(
             "diff of unchanged: {} requests (bound {diff_bound}), {} writes, changes planned: {}",
-            diff.requests,
-            diff.writes,
-            !in_sync
+            diff.requests, diff.writes, !in_sync
         ),
     );
     row(

@@ -60,14 +60,25 @@ fn store_survives_kill_9_during_apply_and_next_apply_converges() {
         child.kill().expect("kill -9");
         child.wait().expect("reap");
         let at_kill = files_in(&flows_dir);
-        eprintln!("attempt {attempt}: killed with {at_kill} of 400 flows stored (finished before: {finished})");
+        eprintln!(
+            "attempt {attempt}: killed with {at_kill} of 400 flows stored (finished before: {finished})"
+        );
         if !finished && at_kill < 400 {
             interrupted += 1;
         }
         let again = run(&state, &["apply", defs.str()]);
-        again.expect(0, &format!("apply after kill -9 (attempt {attempt}, {} flow dirs)", files_in(&flows_dir)));
+        again.expect(
+            0,
+            &format!(
+                "apply after kill -9 (attempt {attempt}, {} flow dirs)",
+                files_in(&flows_dir)
+            ),
+        );
         run(&state, &["diff", defs.str()]).expect(0, "diff after recovery");
         assert_eq!(files_in(&flows_dir), 400, "every flow exists once");
     }
-    assert!(interrupted > 0, "no attempt was killed in the middle of an apply");
+    assert!(
+        interrupted > 0,
+        "no attempt was killed in the middle of an apply"
+    );
 }

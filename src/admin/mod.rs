@@ -220,7 +220,7 @@ pub struct Config {
     pub attempts: u32,
 }
 
-/// An Admin API client; cheap to clone.
+/// An Admin API client; cheap to clone. `Debug` shows the URL, never the token.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -229,6 +229,12 @@ pub struct Client {
     permits: Arc<Semaphore>,
     attempts: u32,
     counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -516,4 +522,55 @@ fn version_number(method: &Method, path: &str, value: &Value) -> Result<u32, Err
             path: path.to_string(),
             message: "no version number in the answer".into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(url: &str) -> Result<Client, String> {
+        Client::new(Config {
+            base_url: url.into(),
+            credentials: Credentials::None,
+            concurrency: 1,
+            attempts: 1,
+        })
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        assert!(
+            client("http://allma.example.com/v1")
+                .unwrap_err()
+                .contains("refusing plain http://")
+        );
+        for ok in [
+            "https://allma.example.com/v1",
+            "http://127.0.0.1:9/v1",
+            "http://localhost:9/v1",
+            "http://[::1]:9/v1",
+        ] {
+            assert!(client(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn conflicts_answered_with_500_are_categorised_as_conflicts() {
+        let e = Error::Status {
+            method: Method::PUT,
+            path: "/allma/flows/x/versions/1".into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: Some("SERVER_ERROR".into()),
+            message: "Transaction cancelled, please refer cancellation reasons".into(),
+        };
+        assert_eq!(e.category(), "Conflict");
+        assert!(e.may_have_committed());
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        assert!(backoff(1) <= Duration::from_millis(500));
+        assert!(backoff(10) <= Duration::from_secs(8));
+        assert!(backoff(10) >= Duration::from_secs(4));
+    }
 }

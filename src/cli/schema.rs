@@ -35,7 +35,8 @@ mod tests {
 
     #[test]
     fn crds_folder_matches_the_model() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/allma-gitops.crds.yaml");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/allma-gitops.crds.yaml");
         let stored = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             stored == crds_yaml().unwrap(),
