@@ -403,6 +403,64 @@ fn json_and_markdown_outputs(t: &Target) {
     assert!(md.stdout.contains("| Action |"), "{}", md.stdout);
 }
 
+/// Bad credentials: exit 1, the status and the fix named, the token never printed.
+fn bad_token_is_named_not_printed(t: &Target) {
+    let dir = fixture();
+    let secret = "not-a-valid-token-5ecret";
+    let output = std::process::Command::new(common::bin())
+        .args(["diff", dir.str()])
+        .env("ALLMA_API_URL", &t.base_url)
+        .env("ALLMA_TOKEN", secret)
+        .output()
+        .unwrap();
+    let r = Run::from(output);
+    r.expect(1, "bad token");
+    assert!(
+        r.stderr.contains("401") && r.stderr.contains("ALLMA_TOKEN"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains(secret) && !r.stdout.contains(secret),
+        "token leaked:\n{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn unreachable_server_is_a_clear_error() {
+    let dir = fixture();
+    let output = std::process::Command::new(common::bin())
+        .args(["diff", dir.str(), "--api-url", "http://127.0.0.1:1/v1"])
+        .env("ALLMA_TOKEN", "t")
+        .output()
+        .unwrap();
+    let r = Run::from(output);
+    r.expect(1, "unreachable");
+    assert!(
+        r.stderr.contains("cannot reach the Admin API"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn missing_credentials_for_a_real_url_are_a_clear_error() {
+    let dir = fixture();
+    let output = std::process::Command::new(common::bin())
+        .args(["diff", dir.str(), "--api-url", "https://allma.invalid/v1"])
+        .env_remove("ALLMA_TOKEN")
+        .output()
+        .unwrap();
+    let r = Run::from(output);
+    r.expect(1, "no token");
+    assert!(
+        r.stderr.contains("set ALLMA_TOKEN or --token-file"),
+        "{}",
+        r.stderr
+    );
+}
+
 macro_rules! on_both_targets {
     ($($scenario:ident),* $(,)?) => {
         mod real {
@@ -423,4 +481,5 @@ on_both_targets!(
     prune_applies_policy_to_owned_only,
     bad_input_sends_nothing,
     json_and_markdown_outputs,
+    bad_token_is_named_not_printed,
 );
