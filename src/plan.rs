@@ -522,18 +522,9 @@ fn version_body(d: &Desired, base: Option<&Value>) -> Value {
         body.entry("onCompletionActions").or_insert(json!([]));
         body.entry("enableExecutionLogs").or_insert(json!(false));
     }
-    let server: BTreeSet<&str> = [
-        "id",
-        "version",
-        "isPublished",
-        "publishedAt",
-        "createdAt",
-        "updatedAt",
-        "flowVariables",
-    ]
-    .into();
     if let Some(Value::Object(base)) = base {
-        for key in base.keys().filter(|k| !server.contains(k.as_str())) {
+        let skip = |k: &str| model::SERVER_FIELDS.contains(&k) || k == "flowVariables";
+        for key in base.keys().filter(|k| !skip(k)) {
             body.entry(key.clone()).or_insert(Value::Null);
         }
     }

@@ -4,24 +4,9 @@
 
 use super::tree::Document;
 use super::{Context, Fields};
-use crate::model::{DeletionPolicy, HASH_FIELD};
+use crate::model::{DeletionPolicy, NOT_FLOW_CONTENT};
 use serde_json::{Map, Value};
 use std::path::Path;
-
-/// Fields of a native flow version that are not part of the definition.
-const NOT_DEFINITION: &[&str] = &[
-    "id",
-    "version",
-    "isPublished",
-    "publishedAt",
-    "createdAt",
-    "updatedAt",
-    "name",
-    "description",
-    "tags",
-    "flowVariables",
-    HASH_FIELD,
-];
 
 /// Whether a document is an Allma-native artifact.
 pub(super) fn is_native(obj: &Map<String, Value>) -> bool {
@@ -131,7 +116,7 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
             .unwrap_or_default();
         let definition = item
             .iter()
-            .filter(|(k, _)| !NOT_DEFINITION.contains(&k.as_str()))
+            .filter(|(k, _)| !NOT_FLOW_CONTENT.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         ctx.add_flow(file, doc, &at, fields, variables, definition);

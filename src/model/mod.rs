@@ -4,7 +4,8 @@
 mod normalize;
 
 pub use normalize::{
-    HASH_FIELD, content_hash, fill_flow_defaults, normalize_flow_version, normalize_prompt_version,
+    HASH_FIELD, NOT_FLOW_CONTENT, SERVER_FIELDS, content_hash, fill_flow_defaults,
+    normalize_flow_version, normalize_prompt_version,
 };
 
 use kube::CustomResource;

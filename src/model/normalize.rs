@@ -9,8 +9,19 @@ use sha2::{Digest, Sha256};
 /// content. It tells a version written by the tool from one edited out of band.
 pub const HASH_FIELD: &str = "allmaGitopsHash";
 
-/// Fields of a flow version that are server-managed, live on the master, or are ours.
-const FLOW_IGNORED: &[&str] = &[
+/// Fields of a version the server manages; never sent, never compared.
+pub const SERVER_FIELDS: &[&str] = &[
+    "id",
+    "version",
+    "isPublished",
+    "publishedAt",
+    "createdAt",
+    "updatedAt",
+];
+
+/// Fields of a flow version that are not its content: server-managed, living on the
+/// master (`name`, `description`, `tags`, `flowVariables`), or ours.
+pub const NOT_FLOW_CONTENT: &[&str] = &[
     "id",
     "version",
     "isPublished",
@@ -31,7 +42,7 @@ pub fn normalize_flow_version(version: &Value) -> Value {
     let mut out = Map::new();
     if let Value::Object(map) = version {
         for (key, value) in map {
-            if !FLOW_IGNORED.contains(&key.as_str()) {
+            if !NOT_FLOW_CONTENT.contains(&key.as_str()) {
                 out.insert(key.clone(), canonical(value));
             }
         }
