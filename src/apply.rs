@@ -105,30 +105,55 @@ async fn import_all(
                 Kind::PromptTemplate => prompts.push(stamped(item)),
             }
         }
-        let answer = client.import(flows, prompts).await;
-        for (i, change, _) in &batch {
-            let error = match &answer {
-                Err(e) => Some((e.to_string(), e.category())),
-                Ok(summary) => summary
-                    .errors
+        match client.import(flows, prompts).await {
+            // The server rejects a whole import when one item is invalid: import the items
+            // one by one so that one bad definition does not hold back the others.
+            Err(e) if e.status() == Some(reqwest::StatusCode::BAD_REQUEST) && batch.len() > 1 => {
+                for entry in &batch {
+                    results.push(import_one(client, *entry).await);
+                }
+            }
+            answer => results.extend(
+                batch
                     .iter()
-                    .find(|e| {
-                        e.id == change.id && (e.kind == "flow") == (change.kind == Kind::Flow)
-                    })
-                    .map(|e| {
-                        (
-                            format!(
-                                "import refused {} `{}`: {}",
-                                change.kind, change.id, e.message
-                            ),
-                            "Invalid",
-                        )
-                    }),
-            };
-            results.push((*i, error));
+                    .map(|(i, change, _)| (*i, import_error(&answer, change))),
+            ),
         }
     }
     results
+}
+
+async fn import_one(
+    client: &Client,
+    (i, change, item): (usize, &Change, &Value),
+) -> (usize, Option<Failure>) {
+    let answer = match change.kind {
+        Kind::Flow => client.import(vec![item.clone()], Vec::new()).await,
+        Kind::PromptTemplate => client.import(Vec::new(), vec![stamped(item)]).await,
+    };
+    (i, import_error(&answer, change))
+}
+
+fn import_error(
+    answer: &Result<admin::ImportSummary, admin::Error>,
+    change: &Change,
+) -> Option<Failure> {
+    match answer {
+        Err(e) => Some((e.to_string(), e.category())),
+        Ok(summary) => summary
+            .errors
+            .iter()
+            .find(|e| e.id == change.id && (e.kind == "flow") == (change.kind == Kind::Flow))
+            .map(|e| {
+                (
+                    format!(
+                        "import refused {} `{}`: {}",
+                        change.kind, change.id, e.message
+                    ),
+                    "Invalid",
+                )
+            }),
+    }
 }
 
 /// Splits import items into batches bounded by count and serialised size.

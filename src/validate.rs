@@ -336,6 +336,23 @@ fn check_step(c: &mut Checker, steps: &Map<String, Value>, id: &str, step: &Valu
             format!("a {step_type} step takes no `moduleIdentifier`"),
         );
     }
+    if let Some(provider) = step.get("llmProvider").and_then(Value::as_str) {
+        let known = [
+            "GEMINI",
+            "ANTHROPIC",
+            "OPENAI",
+            "AWS_BEDROCK",
+            "CUSTOM_LAMBDA",
+        ];
+        if !known.contains(&provider) && !provider.contains("{{") {
+            let msg = format!(
+                "unknown llmProvider `{provider}` (one of {}, or a `{{{{…}}}}` template){}",
+                known.join(", "),
+                suggestion(provider, &known)
+            );
+            c.error(key_path(&path, "llmProvider"), msg);
+        }
+    }
     check_targets(c, steps, &path, step);
     check_json_paths(c, &path, step);
 }

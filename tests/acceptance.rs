@@ -427,6 +427,34 @@ fn bad_token_is_named_not_printed(t: &Target) {
     );
 }
 
+/// The real server rejects a whole import for one invalid item: the others still land.
+#[test]
+fn one_flow_rejected_by_the_server_does_not_stop_the_others() {
+    let t = Target::real();
+    let dir = fixture();
+    let bad = CHILD.replace("child-flow", "bad-flow").replace(
+        "      done:\n        stepType: END_FLOW\n",
+        "      done:\n        stepType: START_SUB_FLOW\n        subFlowDefinitionId: child-flow\n        subFlowVersion: 1\n",
+    );
+    dir.write("flows/bad.yaml", &bad);
+    let a = apply(&t, &dir, &[]);
+    a.expect(1, "apply with one flow the server rejects");
+    assert!(a.stderr.contains("error: Flow bad-flow"), "{}", a.stderr);
+    assert!(
+        a.stderr.contains("subFlowVersion"),
+        "the server's field error is shown:\n{}",
+        a.stderr
+    );
+    for id in ["child-flow", "parent-flow"] {
+        assert_eq!(
+            t.master("flows", id).unwrap()["publishedVersion"],
+            json!(1),
+            "{id}"
+        );
+    }
+    assert!(t.master("flows", "bad-flow").is_none());
+}
+
 #[test]
 fn unreachable_server_is_a_clear_error() {
     let dir = fixture();

@@ -469,6 +469,14 @@ impl Client {
             .and_then(|e| e.get("code"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        // Validation details name the offending field (e.g. `flows[0].steps.a.stepType`).
+        let message = match error
+            .and_then(|e| e.get("details"))
+            .filter(|d| !d.is_null())
+        {
+            Some(details) => format!("{message} {}", truncate(&details.to_string(), 600)),
+            None => message,
+        };
         Err(Error::Status {
             method: method.clone(),
             path: path.to_string(),
@@ -476,6 +484,13 @@ impl Client {
             code,
             message,
         })
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 

@@ -28,7 +28,9 @@ fn desired(text: &str) -> Vec<Desired> {
     let dir = std::env::temp_dir().join(format!("allma-gitops-plan-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("defs.yaml"), text).unwrap();
-    let resources = load::load(std::slice::from_ref(&dir), "o").unwrap().resources;
+    let resources = load::load(std::slice::from_ref(&dir), "o")
+        .unwrap()
+        .resources;
     let _ = std::fs::remove_dir_all(&dir);
     resources
 }
