@@ -231,7 +231,11 @@ async fn run_op(
         Target::Number(n) => *n,
     };
     match op {
-        Op::Import { .. } => {}
+        Op::Import { item } => {
+            if item.get("isPublished") == Some(&Value::Bool(true)) {
+                outcome.published_version = Some(1);
+            }
+        }
         Op::CreateVersion { after } => {
             *created = Some(create_version(client, kind, id, *after).await?)
         }

@@ -292,7 +292,10 @@ fn create(d: &Desired) -> Change {
         Kind::PromptTemplate => json!({}),
     };
     change.diff = field_changes(&base, &d.normalized);
-    change.diff.extend(master_changes(d, None, &Map::new()));
+    if d.kind == Kind::Flow {
+        // A prompt's name, description and tags are part of its version, already above.
+        change.diff.extend(master_changes(d, None, &Map::new()));
+    }
     let mut item = d.version.as_object().cloned().unwrap_or_default();
     item.insert("id".into(), json!(d.id));
     item.insert("version".into(), json!(1));

@@ -456,6 +456,19 @@ fn one_flow_rejected_by_the_server_does_not_stop_the_others() {
 }
 
 #[test]
+fn serve_local_refuses_a_public_address_without_a_token() {
+    let state = TempDir::new("public");
+    let output = std::process::Command::new(common::bin())
+        .args(["serve-local", "--addr", "0.0.0.0:0", "--state", state.str()])
+        .env_remove("ALLMA_LOCAL_TOKEN")
+        .output()
+        .unwrap();
+    let r = Run::from(output);
+    r.expect(1, "serve-local on 0.0.0.0 without --token");
+    assert!(r.stderr.contains("without --token"), "{}", r.stderr);
+}
+
+#[test]
 fn unreachable_server_is_a_clear_error() {
     let dir = fixture();
     let output = std::process::Command::new(common::bin())
