@@ -200,6 +200,8 @@ fn generate(defs: &Path, flows: usize) -> Result<()> {
 /// One CLI-equivalent run: load → snapshot → plan (→ execute).
 struct Run {
     wall: Duration,
+    /// Wall time of load, snapshot, plan and execute.
+    phases: [Duration; 4],
     requests: usize,
     writes: usize,
     /// Import requests: the executor's writes minus the plan's non-import operations.
@@ -217,7 +219,9 @@ async fn reconcile(defs: &Path, base_url: &str, apply: bool) -> Result<Run> {
     .map_err(anyhow::Error::msg)?;
     let start = Instant::now();
     let loaded = load::load(&[defs.to_path_buf()], OWNER)?;
+    let loaded_at = start.elapsed();
     let live = client.snapshot(&loaded.resources, OWNER, false).await?;
+    let snapshot_at = start.elapsed();
     let opts = plan::Options {
         owner: OWNER.into(),
         adopt: false,
@@ -225,6 +229,7 @@ async fn reconcile(defs: &Path, base_url: &str, apply: bool) -> Result<Run> {
     };
     let plan = plan::plan(&loaded.resources, &live, &opts)?;
     ensure!(!plan.has_refusals(), "the plan refuses resources");
+    let planned_at = start.elapsed();
     let before = client.counters().writes();
     if apply && plan.has_changes() {
         let report = execute(&plan, &client, &|_| {}).await;
@@ -248,6 +253,12 @@ async fn reconcile(defs: &Path, base_url: &str, apply: bool) -> Result<Run> {
     let executed = c.writes() - before;
     Ok(Run {
         wall,
+        phases: [
+            loaded_at,
+            snapshot_at - loaded_at,
+            planned_at - snapshot_at,
+            wall - planned_at,
+        ],
         requests: c.requests(),
         writes: c.writes(),
         imports: if apply && plan.has_changes() {
@@ -397,6 +408,7 @@ async fn run(a: &Args) -> Result<Vec<String>> {
     let changed = reconcile(&defs, &base_url, true).await?;
     let after = reconcile(&defs, &base_url, false).await?;
     local.abort();
+    let rss_reconcile = peak_rss_kb();
 
     println!(
         "allma-gitops bench: {n} flows × {STEPS} steps + {PROMPTS} prompts = {resources} resources \
@@ -484,6 +496,17 @@ async fn run(a: &Args) -> Result<Vec<String>> {
         "0",
         &format!("in sync: {verdict}"),
     );
+    let phases = |r: &Run| {
+        r.phases
+            .iter()
+            .map(|d| ms(*d))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    println!("  load / snapshot / plan / execute:");
+    println!("    first apply:   {}", phases(&first));
+    println!("    unchanged diff: {}", phases(&diff));
+    println!("    changed apply: {}", phases(&changed));
     println!();
     row(
         "allma-flows deploy (computed)",
@@ -520,13 +543,16 @@ async fn run(a: &Args) -> Result<Vec<String>> {
         tp.bytes as f64 / a.reads as f64
     );
     println!();
-    match peak_rss_kb() {
-        Some(kb) => println!(
-            "peak RSS (VmHWM, whole process: client + embedded server): {:.1} MiB",
-            kb as f64 / 1024.0
-        ),
-        None => println!("peak RSS: unavailable (no /proc/self/status)"),
-    }
+    let mib = |kb: Option<u64>| {
+        kb.map_or("unavailable (no /proc/self/status)".into(), |kb| {
+            format!("{:.1} MiB", kb as f64 / 1024.0)
+        })
+    };
+    println!(
+        "peak RSS (VmHWM, whole process: client + embedded server): {} after the reconcile runs, {} at the end",
+        mib(rss_reconcile),
+        mib(peak_rss_kb())
+    );
     drop(scratch);
     Ok(checks.0)
 }
