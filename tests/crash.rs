@@ -82,3 +82,24 @@ fn store_survives_kill_9_during_apply_and_next_apply_converges() {
         "no attempt was killed in the middle of an apply"
     );
 }
+
+#[test]
+fn a_store_in_use_by_another_process_is_refused_with_its_path() {
+    let target = common::Target::embedded();
+    let state = target.state_dir().to_path_buf();
+    let defs = TempDir::new("lock-defs");
+    generate(&defs, 1);
+    let output = Command::new(bin())
+        .args(["diff", defs.str(), "--api-url"])
+        .arg(format!("local:{}", state.display()))
+        .env_remove("ALLMA_API_URL")
+        .output()
+        .expect("run allma-gitops");
+    let r = Run::from(output);
+    r.expect(1, "second process on the same store");
+    assert!(
+        r.stderr.contains("already in use") && r.stderr.contains(state.to_str().unwrap()),
+        "{}",
+        r.stderr
+    );
+}

@@ -20,7 +20,7 @@ pub enum Server {
     Embedded {
         child: Child,
         port: u16,
-        _state: TempDir,
+        state: TempDir,
     },
 }
 
@@ -95,6 +95,14 @@ impl Target {
                 port,
                 _state: state,
             },
+        }
+    }
+
+    /// The store directory of an embedded target.
+    pub fn state_dir(&self) -> &Path {
+        match &self.server {
+            Server::Embedded { state, .. } => state.path(),
+            Server::Real(_) => panic!("the real target has no store directory"),
         }
     }
 
