@@ -90,11 +90,7 @@ impl Target {
             base_url: url.to_string(),
             token: EMBEDDED_TOKEN.into(),
             port,
-            server: Server::Embedded {
-                child,
-                port,
-                _state: state,
-            },
+            server: Server::Embedded { child, port, state },
         }
     }
 
