@@ -126,7 +126,8 @@ pub async fn apply(global: &Global, args: ApplyArgs) -> Result<u8> {
         return Ok(EXIT_ERROR);
     };
     let color = color() && args.output.is_text();
-    if args.dry_run || !args.output.is_text() || plan.has_changes() || plan.has_refusals() {
+    let show = !global.quiet && (plan.has_changes() || plan.has_refusals());
+    if args.dry_run || !args.output.is_text() || show {
         print!("{}", render(&plan, args.output, color));
     }
     if args.dry_run {

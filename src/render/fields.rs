@@ -139,12 +139,29 @@ fn field(
             lines.extend(unified(&a, &b, &format!("{indent}{INDENT}"), p));
             lines
         }
+        None if too_long(old) || too_long(new) => {
+            // Cut values would hide the change: show both in full, one per line.
+            let full = |v: Option<&Value>| v.map_or("(absent)".to_string(), Value::to_string);
+            let sub = format!("{indent}{INDENT}");
+            vec![
+                format!("{indent}{label}:"),
+                format!("{sub}{}", p.paint(Style::Red, &format!("- {}", full(old)))),
+                format!(
+                    "{sub}{}",
+                    p.paint(Style::Green, &format!("+ {}", full(new)))
+                ),
+            ]
+        }
         None => vec![format!(
             "{indent}{label}: {} → {}",
             compact(old),
             compact(new)
         )],
     }
+}
+
+fn too_long(value: Option<&Value>) -> bool {
+    value.is_some_and(|v| v.to_string().chars().count() > MAX_VALUE)
 }
 
 /// A field of a created resource: its value only, long text as a line count.
