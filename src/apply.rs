@@ -8,6 +8,7 @@ use crate::plan::{Action, Change, Op, Plan, Target};
 use futures::future::join_all;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// Import items per request at most.
 pub const IMPORT_MAX_ITEMS: usize = 50;
@@ -47,18 +48,34 @@ impl Report {
 }
 
 /// Runs the plan; `on_outcome` is called as each change finishes (for progress output).
+/// A change whose dependency (a prompt or sub-flow it uses) failed is not applied.
 pub async fn execute(
     plan: &Plan,
     client: &Client,
     on_outcome: &(dyn Fn(&Outcome) + Sync),
 ) -> Report {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
+    let mut failed: BTreeSet<(Kind, String)> = BTreeSet::new();
     let mut waves: Vec<usize> = plan.changes.iter().map(|c| c.wave).collect();
     waves.dedup();
     for wave in waves {
-        let members: Vec<usize> = (0..plan.changes.len())
-            .filter(|i| plan.changes[*i].wave == wave)
-            .collect();
+        let mut members = Vec::new();
+        for (i, change) in plan
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.wave == wave)
+        {
+            match change.depends_on.iter().find(|dep| failed.contains(*dep)) {
+                Some((kind, id)) => {
+                    let message = format!("not applied: it uses {kind} `{id}`, which failed");
+                    let outcome = failure(change, message, "DependencyFailed");
+                    on_outcome(&outcome);
+                    outcomes[i] = Some(outcome);
+                }
+                None => members.push(i),
+            }
+        }
         let imported = import_all(plan, &members, client).await;
         let runs = members.iter().map(|&i| {
             let import_error = imported
@@ -72,11 +89,25 @@ pub async fn execute(
             }
         });
         for (i, outcome) in join_all(runs).await {
+            if outcome.error.is_some() {
+                failed.insert((outcome.kind, outcome.id.clone()));
+            }
             outcomes[i] = Some(outcome);
         }
     }
     Report {
         outcomes: outcomes.into_iter().flatten().collect(),
+    }
+}
+
+fn failure(change: &Change, message: String, category: &str) -> Outcome {
+    Outcome {
+        kind: change.kind,
+        id: change.id.clone(),
+        action: change.action,
+        published_version: None,
+        error: Some(message),
+        error_category: Some(category.into()),
     }
 }
 
@@ -138,22 +169,32 @@ fn import_error(
     answer: &Result<admin::ImportSummary, admin::Error>,
     change: &Change,
 ) -> Option<Failure> {
-    match answer {
-        Err(e) => Some((e.to_string(), e.category())),
-        Ok(summary) => summary
-            .errors
-            .iter()
-            .find(|e| e.id == change.id && (e.kind == "flow") == (change.kind == Kind::Flow))
-            .map(|e| {
-                (
-                    format!(
-                        "import refused {} `{}`: {}",
-                        change.kind, change.id, e.message
-                    ),
-                    "Invalid",
-                )
-            }),
+    let summary = match answer {
+        Err(e) => return Some((e.to_string(), e.category())),
+        Ok(summary) => summary,
+    };
+    let is_flow = change.kind == Kind::Flow;
+    if let Some(e) = summary
+        .errors
+        .iter()
+        .find(|e| e.id == change.id && (e.kind == "flow") == is_flow)
+    {
+        return Some((
+            format!(
+                "import refused {} `{}`: {}",
+                change.kind, change.id, e.message
+            ),
+            "Invalid",
+        ));
     }
+    // `overwrite: false` skips ids that exist: one appeared since the plan was made, and
+    // the import does not say which. Write nothing more to any of them; the next run
+    // re-plans from what is live.
+    let skipped = summary.skipped.flows + summary.skipped.prompts;
+    (skipped > 0).then(|| {
+        let message = format!("the import skipped {skipped} item(s) that already existed (created since the plan was read?); nothing more was written to them, run again to re-plan");
+        (message, "Conflict")
+    })
 }
 
 /// Splits import items into batches bounded by count and serialised size.
@@ -188,6 +229,12 @@ fn stamped(item: &Value) -> Value {
 }
 
 async fn run_change(change: &Change, client: &Client, import_error: Option<Failure>) -> Outcome {
+    if change.action == Action::Refused {
+        return failure(change, change.reason.clone().unwrap_or_default(), "Refused");
+    }
+    if let Some((message, category)) = import_error {
+        return failure(change, message, category);
+    }
     let mut outcome = Outcome {
         kind: change.kind,
         id: change.id.clone(),
@@ -196,20 +243,9 @@ async fn run_change(change: &Change, client: &Client, import_error: Option<Failu
         error: None,
         error_category: None,
     };
-    if change.action == Action::Refused {
-        outcome.error = change.reason.clone();
-        outcome.error_category = Some("Refused".into());
-        return outcome;
-    }
-    if let Some((message, category)) = import_error {
-        outcome.error = Some(message);
-        outcome.error_category = Some(category.into());
-        return outcome;
-    }
     let mut created: Option<u32> = None;
     for op in &change.operations {
-        let result = run_op(change, op, client, &mut created, &mut outcome).await;
-        if let Err(e) = result {
+        if let Err(e) = run_op(change, op, client, &mut created, &mut outcome).await {
             outcome.error = Some(format!("{e}; the next run finishes the job"));
             outcome.error_category = Some(e.category().into());
             break;
@@ -226,9 +262,14 @@ async fn run_op(
     outcome: &mut Outcome,
 ) -> Result<(), admin::Error> {
     let (kind, id) = (change.kind, change.id.as_str());
+    // The planner puts `CreateVersion` before any use of `Target::New`.
     let resolve = |t: &Target| match t {
-        Target::New => created.unwrap_or_default(),
-        Target::Number(n) => *n,
+        Target::New => created.ok_or_else(|| admin::Error::Decode {
+            method: reqwest::Method::POST,
+            path: format!("/allma/{}/{id}/versions", kind.collection()),
+            message: "no version was created before it was written".into(),
+        }),
+        Target::Number(n) => Ok(*n),
     };
     match op {
         Op::Import { item } => {
@@ -236,14 +277,16 @@ async fn run_op(
                 outcome.published_version = Some(1);
             }
         }
-        Op::CreateVersion { after } => {
-            *created = Some(create_version(client, kind, id, *after).await?)
+        Op::CreateVersion { source, after } => {
+            *created = Some(create_version(client, kind, id, *source, *after).await?)
         }
         Op::PutVersion { version, body } => {
-            client.put_version(kind, id, resolve(version), body).await?;
+            client
+                .put_version(kind, id, resolve(version)?, body)
+                .await?;
         }
         Op::Publish { version } => {
-            let n = resolve(version);
+            let n = resolve(version)?;
             client.publish(kind, id, n).await?;
             outcome.published_version = Some(n);
         }
@@ -254,17 +297,19 @@ async fn run_op(
     Ok(())
 }
 
-/// Creates a version; when the answer is lost, a version newer than `after` that the
-/// server did create is found by re-reading the list rather than creating another.
+/// Creates a version; when the answer is lost (no answer, or a gateway error while the
+/// Lambda may have finished), a draft newer than `after` that the server did create is
+/// found by re-reading the list rather than creating another.
 async fn create_version(
     client: &Client,
     kind: Kind,
     id: &str,
+    source: Option<u32>,
     after: u32,
 ) -> Result<u32, admin::Error> {
-    match client.create_version(kind, id).await {
+    match client.create_version(kind, id, source).await {
         Ok(n) => Ok(n),
-        Err(e) if e.may_have_committed() => {
+        Err(e) if e.answer_lost() => {
             let versions = client.versions(kind, id).await?;
             match versions.iter().map(|v| v.version).max() {
                 Some(n) if n > after => Ok(n),

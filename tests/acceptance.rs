@@ -255,8 +255,17 @@ fn unowned_flow_is_refused_then_adopted(t: &Target) {
     let after = t.master("flows", "child-flow").unwrap();
     assert_eq!(before, after, "the unowned flow was written to");
     assert!(
-        t.master("flows", "parent-flow").is_some(),
-        "other resources still applied"
+        t.master("prompt-templates", "greet-prompt").is_some(),
+        "independent resources still applied"
+    );
+    assert!(
+        t.master("flows", "parent-flow").is_none(),
+        "a flow using the refused one waits for it"
+    );
+    assert!(
+        a.stderr.contains("uses Flow `child-flow`, which failed"),
+        "{}",
+        a.stderr
     );
     apply(t, &dir, &["--adopt"]).expect(0, "adopt");
     assert!(tags(&t.master("flows", "child-flow").unwrap()).contains(&OWNER_TAG.to_string()));
@@ -502,6 +511,35 @@ fn missing_credentials_for_a_real_url_are_a_clear_error() {
     );
 }
 
+/// A key removed inside a map (a PUT deep-merges maps) still converges in one apply.
+fn nested_key_removal_converges(t: &Target) {
+    let dir = fixture();
+    let with = PARENT.replace(
+        "    startStepInstanceId: greet\n",
+        "    startStepInstanceId: greet\n    defaultStepConfig:\n      defaultErrorHandler:\n        continueOnFailure: true\n        retries: {count: 2}\n",
+    );
+    dir.write("flows/parent.yaml", &with);
+    apply(t, &dir, &[]).expect(0, "apply with retries");
+    dir.write(
+        "flows/parent.yaml",
+        &with.replace("        retries: {count: 2}\n", ""),
+    );
+    let a = apply(t, &dir, &[]);
+    a.expect(0, "apply without retries");
+    assert_eq!(
+        a.requests().1,
+        4,
+        "create, reset PUT, PUT, publish:\n{}",
+        a.stderr
+    );
+    diff(t, &dir).expect(0, "diff after removing a nested key");
+    assert_eq!(
+        apply(t, &dir, &[]).requests().1,
+        0,
+        "a third apply writes nothing"
+    );
+}
+
 macro_rules! on_both_targets {
     ($($scenario:ident),* $(,)?) => {
         mod real {
@@ -523,4 +561,5 @@ on_both_targets!(
     bad_input_sends_nothing,
     json_and_markdown_outputs,
     bad_token_is_named_not_printed,
+    nested_key_removal_converges,
 );

@@ -85,11 +85,12 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
-    /// Whether a write may have committed although it failed (5xx or no answer).
-    pub fn may_have_committed(&self) -> bool {
+    /// Whether the answer to a request was lost while the server may have acted on it:
+    /// no answer at all, or a gateway error (API Gateway stops waiting after 30 s).
+    pub fn answer_lost(&self) -> bool {
         match self {
-            Error::Request { .. } => true,
-            Error::Status { status, .. } => status.is_server_error(),
+            Error::Request { source, .. } => !source.is_connect(),
+            Error::Status { status, .. } => matches!(status.as_u16(), 502..=504),
             _ => false,
         }
     }
@@ -123,24 +124,6 @@ fn is_conflict_message(message: &str) -> bool {
         || message.contains("is not published")
 }
 
-/// A version number, or the server's symbolic ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VersionRef {
-    /// A numbered version.
-    Number(u32),
-    /// The published version (`LATEST_PUBLISHED`).
-    Published,
-}
-
-impl VersionRef {
-    fn segment(self) -> String {
-        match self {
-            VersionRef::Number(n) => n.to_string(),
-            VersionRef::Published => "LATEST_PUBLISHED".into(),
-        }
-    }
-}
-
 /// One master from a list call (allma-admin-api.md §4.9).
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -162,17 +145,28 @@ pub struct MasterSummary {
     /// The live version, if any.
     #[serde(default)]
     pub published_version: Option<u32>,
-    /// Last change of the master.
-    #[serde(default)]
-    pub updated_at: Option<String>,
 }
 
 /// The answer of `POST /allma/import` (allma-admin-api.md §5.10).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ImportSummary {
+    /// Items that already existed and were left alone (`overwrite: false`).
+    #[serde(default)]
+    pub skipped: ImportCounts,
     /// Per-item failures.
     #[serde(default)]
     pub errors: Vec<ImportError>,
+}
+
+/// Counts per kind in an import answer.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct ImportCounts {
+    /// Flows.
+    #[serde(default)]
+    pub flows: usize,
+    /// Prompt templates.
+    #[serde(default)]
+    pub prompts: usize,
 }
 
 /// One failed import item.
@@ -304,8 +298,8 @@ impl Client {
     }
 
     /// Reads one version.
-    pub async fn version(&self, kind: Kind, id: &str, v: VersionRef) -> Result<Value, Error> {
-        let path = format!("/allma/{}/{id}/versions/{}", kind.collection(), v.segment());
+    pub async fn version(&self, kind: Kind, id: &str, n: u32) -> Result<Value, Error> {
+        let path = format!("/allma/{}/{id}/versions/{n}", kind.collection());
         self.send(Method::GET, &path, None).await
     }
 
@@ -318,19 +312,21 @@ impl Client {
         Ok(list)
     }
 
-    /// Creates a new version from the latest one; returns its number.
-    pub async fn create_version(&self, kind: Kind, id: &str) -> Result<u32, Error> {
+    /// Creates a new version copying `source` (`None`: the latest); returns its number.
+    pub async fn create_version(
+        &self,
+        kind: Kind,
+        id: &str,
+        source: Option<u32>,
+    ) -> Result<u32, Error> {
         let path = format!("/allma/{}/{id}/versions", kind.collection());
-        let body = json!({"sourceVersion": "latest"});
-        // Not retried: a retry after a lost answer would create a second version. The
-        // executor re-reads the versions list instead (`may_have_committed`).
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore never closed");
-        let (value, _) = self.send_once(&Method::POST, &path, Some(&body)).await?;
-        version_number(&Method::POST, &path, &value)
+        let body = json!({"sourceVersion": source.map_or(json!("latest"), |n| json!(n))});
+        let (value, _) = self.send_sized(Method::POST, &path, Some(&body)).await?;
+        crate::model::version_number(&value).ok_or_else(|| Error::Decode {
+            method: Method::POST,
+            path,
+            message: "no version number in the answer".into(),
+        })
     }
 
     /// Writes a draft version (the body must be complete: `steps` replace the stored map).
@@ -399,16 +395,13 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(Value, usize), Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore never closed");
+        // The semaphore is never closed; were it, requests would just not be limited.
+        let _permit = self.permits.acquire().await.ok();
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.send_once(&method, path, body).await {
-                Err(e) if attempt < self.attempts && retryable(&e) => {
+                Err(e) if attempt < self.attempts && retryable(&method, &e) => {
                     let delay = backoff(attempt);
                     tracing::debug!(%method, path, attempt, ?delay, error = %e, "retrying");
                     tokio::time::sleep(delay).await;
@@ -494,10 +487,18 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-fn retryable(e: &Error) -> bool {
+/// GET and PUT can be repeated safely. A POST or DELETE is repeated only when the server
+/// cannot have acted on it: no connection, or throttled (429) before the Lambda ran.
+/// After a timeout or 502/503/504 it may have committed; the caller re-reads instead.
+fn retryable(method: &Method, e: &Error) -> bool {
+    let idempotent = matches!(*method, Method::GET | Method::PUT);
     match e {
-        Error::Request { source, .. } => source.is_timeout() || source.is_connect(),
-        Error::Status { status, .. } => matches!(status.as_u16(), 429 | 502 | 503 | 504),
+        Error::Request { source, .. } => source.is_connect() || (idempotent && source.is_timeout()),
+        Error::Status { status, .. } => match status.as_u16() {
+            429 => true,
+            502..=504 => idempotent,
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -527,18 +528,6 @@ fn decode<T: DeserializeOwned>(method: &Method, path: &str, value: Value) -> Res
         path: path.to_string(),
         message: e.to_string(),
     })
-}
-
-fn version_number(method: &Method, path: &str, value: &Value) -> Result<u32, Error> {
-    value
-        .get("version")
-        .and_then(Value::as_u64)
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| Error::Decode {
-            method: method.clone(),
-            path: path.to_string(),
-            message: "no version number in the answer".into(),
-        })
 }
 
 #[cfg(test)]
@@ -581,7 +570,7 @@ mod tests {
             message: "Transaction cancelled, please refer cancellation reasons".into(),
         };
         assert_eq!(e.category(), "Conflict");
-        assert!(e.may_have_committed());
+        assert!(!e.answer_lost(), "a 500 is an answer: nothing to recover");
     }
 
     #[test]

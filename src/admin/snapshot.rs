@@ -1,9 +1,9 @@
 //! `snapshot()`: read the live state the planner needs, with as few requests as possible
 //! (two lists, then one version read per desired resource; more only for changed ones).
 
-use super::{Client, Error, MasterSummary, VersionRef};
+use super::{Client, Error, MasterSummary};
 use crate::load::Desired;
-use crate::model::{self, Kind, normalize_flow_version, normalize_prompt_version};
+use crate::model::{self, Kind};
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,15 +18,9 @@ const TRUNCATION_SUSPECTED: usize = 900_000;
 pub struct VersionSummary {
     /// Version number.
     pub version: u32,
-    /// Whether the record is flagged published.
-    #[serde(default)]
-    pub is_published: bool,
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<String>,
-    /// Last publish time.
-    #[serde(default)]
-    pub published_at: Option<String>,
 }
 
 /// What is live for one id.
@@ -40,6 +34,8 @@ pub struct LiveResource {
     pub latest: Option<Value>,
     /// All versions (read only when needed).
     pub versions: Option<Vec<VersionSummary>>,
+    /// Why the details could not be read (the resource is then left alone).
+    pub error: Option<String>,
 }
 
 /// The live state of every master, with details for the ones that matter.
@@ -94,29 +90,31 @@ impl Client {
         });
         for (kind, id, details) in join_all(reads).await {
             let slot = live.resources.entry((kind, id)).or_default();
-            let (published, latest, versions) = details?;
-            (slot.published, slot.latest, slot.versions) = (published, latest, versions);
+            match details {
+                Ok((published, latest, versions)) => {
+                    (slot.published, slot.latest, slot.versions) = (published, latest, versions)
+                }
+                // Without credentials nothing works: stop. Anything else fails this resource only.
+                Err(e) if matches!(e.category(), "Unauthorized" | "Forbidden") => return Err(e),
+                Err(e) => slot.error = Some(e.to_string()),
+            }
         }
         if prune {
-            let owner_tag = format!("{}{owner}", model::OWNER_TAG_PREFIX);
-            let orphans: Vec<(Kind, String)> = live
-                .resources
-                .iter()
-                .filter(|((kind, id), r)| {
-                    let tags = r
+            let orphans = crate::plan::owned_orphans(desired, &live, owner);
+            let deleting: Vec<(Kind, String)> = orphans
+                .into_iter()
+                .filter(|key| {
+                    let tags = live.resources[key]
                         .master
                         .as_ref()
                         .map(|m| m.tags.as_slice())
                         .unwrap_or_default();
-                    tags.contains(&owner_tag)
-                        && model::policy_from_tags(tags.iter().map(String::as_str))
-                            == model::DeletionPolicy::Delete
-                        && !desired.iter().any(|d| d.kind == *kind && d.id == *id)
+                    model::policy_from_tags(tags.iter().map(String::as_str))
+                        == model::DeletionPolicy::Delete
                 })
-                .map(|(key, _)| key.clone())
                 .collect();
-            let reads = orphans.iter().map(|(kind, id)| self.versions(*kind, id));
-            for (key, versions) in orphans.iter().zip(join_all(reads).await) {
+            let reads = deleting.iter().map(|(kind, id)| self.versions(*kind, id));
+            for (key, versions) in deleting.iter().zip(join_all(reads).await) {
                 if let Some(slot) = live.resources.get_mut(key) {
                     slot.versions = Some(versions?);
                 }
@@ -136,7 +134,7 @@ impl Client {
         let Some(first) = first else {
             return Ok((None, None, None));
         };
-        let read = self.version(d.kind, &d.id, VersionRef::Number(first)).await;
+        let read = self.version(d.kind, &d.id, first).await;
         let read = match read {
             Ok(v) => Some(v),
             Err(e) if e.is_not_found() => None,
@@ -145,7 +143,7 @@ impl Client {
         let published = read.clone().filter(|_| master.published_version.is_some());
         let same = read
             .as_ref()
-            .is_some_and(|v| normalized(d.kind, v) == d.normalized);
+            .is_some_and(|v| model::same_content(d.kind, v, &d.normalized));
         if same && published.is_some() {
             return Ok((published, None, None));
         }
@@ -154,7 +152,7 @@ impl Client {
         let latest = match latest_number {
             Some(n) if Some(n) == master.published_version => None,
             Some(n) if n == first => read,
-            Some(n) => Some(self.version(d.kind, &d.id, VersionRef::Number(n)).await?),
+            Some(n) => Some(self.version(d.kind, &d.id, n).await?),
             None => None,
         };
         Ok((published, latest, Some(versions)))
@@ -197,7 +195,7 @@ impl Client {
         let Some(items) = list.as_array().filter(|a| !a.is_empty()) else {
             return Ok(None);
         };
-        let number = |v: &Value| v.get("version").and_then(Value::as_u64).unwrap_or(0) as u32;
+        let number = |v: &Value| model::version_number(v).unwrap_or(0);
         let latest = items
             .iter()
             .max_by_key(|v| number(v))
@@ -221,15 +219,6 @@ impl Client {
                 .unwrap_or_default(),
             latest_version: Some(number(&latest)),
             published_version: published.map(number),
-            updated_at: None,
         }))
-    }
-}
-
-/// The normal form of a live version of `kind`.
-pub fn normalized(kind: Kind, version: &Value) -> Value {
-    match kind {
-        Kind::Flow => normalize_flow_version(version),
-        Kind::PromptTemplate => normalize_prompt_version(version),
     }
 }

@@ -1,16 +1,16 @@
 //! Loading: files and directories -> `Desired` resources, in a deterministic order, with
 //! every problem reported as `file:line: message` before anything talks to a server.
 
+mod desired;
 mod native;
+mod resource;
 pub mod tree;
 
-use crate::model::{
-    self, DeletionPolicy, FlowSpec, HASH_FIELD, Kind, Master, PromptTemplateSpec, content_hash,
-    normalize_flow_version, normalize_prompt_version,
-};
-use crate::validate::{self, Reference};
+use crate::model::{self, DeletionPolicy, Kind, Master};
+use crate::validate::Reference;
+use desired::Fields;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -179,16 +179,6 @@ struct Context<'a> {
     found: Vec<Desired>,
 }
 
-/// The user-facing fields shared by both kinds, as a file gives them.
-pub(crate) struct Fields {
-    pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub tags: Vec<String>,
-    pub publish: bool,
-    pub deletion_policy: DeletionPolicy,
-}
-
 impl Context<'_> {
     fn error(&mut self, file: &Path, line: Option<u64>, message: String) {
         self.errors.push(Diagnostic {
@@ -233,264 +223,6 @@ impl Context<'_> {
         }
     }
 
-    fn load_resource(&mut self, file: &Path, doc: &Document, obj: &Map<String, Value>) {
-        let api = obj
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-        if !api.starts_with("allma.dev/") && !api.is_empty() {
-            return; // another kind of Kubernetes object living in the same folder
-        }
-        if api != model::API_VERSION {
-            let line = Some(doc.line_of("apiVersion"));
-            return self.error(
-                file,
-                line,
-                format!(
-                    "apiVersion `{api}` is not supported: use `{}`",
-                    model::API_VERSION
-                ),
-            );
-        }
-        for key in obj
-            .keys()
-            .filter(|k| !["apiVersion", "kind", "metadata", "spec", "status"].contains(&k.as_str()))
-        {
-            let line = Some(doc.line_of(key));
-            self.error(
-                file,
-                line,
-                format!(
-                    "unknown field `{key}` (a resource has apiVersion, kind, metadata and spec)"
-                ),
-            );
-        }
-        let name = obj
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(Value::as_str);
-        let Some(name) = name.map(str::to_string) else {
-            return self.error(file, Some(doc.line), "missing `metadata.name`".into());
-        };
-        let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
-        match kind {
-            "Flow" => {
-                if let Some(spec) = self.typed::<FlowSpec>(file, doc, spec) {
-                    let fields = Fields {
-                        id: spec.id.unwrap_or(name),
-                        name: spec.name,
-                        description: spec.description,
-                        tags: spec.tags,
-                        publish: spec.publish,
-                        deletion_policy: spec.deletion_policy,
-                    };
-                    self.add_flow(
-                        file,
-                        doc,
-                        "spec.definition",
-                        fields,
-                        spec.variables,
-                        spec.definition,
-                    );
-                }
-            }
-            "PromptTemplate" => {
-                if let Some(spec) = self.typed::<PromptTemplateSpec>(file, doc, spec) {
-                    let fields = Fields {
-                        id: spec.id.unwrap_or(name),
-                        name: spec.name,
-                        description: spec.description,
-                        tags: spec.tags,
-                        publish: spec.publish,
-                        deletion_policy: spec.deletion_policy,
-                    };
-                    self.add_prompt(file, doc, fields, spec.content);
-                }
-            }
-            "AllmaConnection" => {}
-            other => {
-                let line = Some(doc.line_of("kind"));
-                self.error(
-                    file,
-                    line,
-                    format!("unknown kind `{other}`: use Flow or PromptTemplate"),
-                );
-            }
-        }
-    }
-
-    fn typed<T: serde::de::DeserializeOwned>(
-        &mut self,
-        file: &Path,
-        doc: &Document,
-        spec: Value,
-    ) -> Option<T> {
-        if spec.is_null() {
-            self.error(file, Some(doc.line), "missing `spec`".into());
-            return None;
-        }
-        match serde_path_to_error::deserialize::<_, T>(spec) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let path = spec_path(e.path());
-                let line = Some(doc.line_of(&path));
-                self.error(file, line, format!("`{path}`: {}", e.into_inner()));
-                None
-            }
-        }
-    }
-
-    /// Adds a flow; `def_path` is where its definition sits in the document.
-    pub(crate) fn add_flow(
-        &mut self,
-        file: &Path,
-        doc: &Document,
-        def_path: &str,
-        f: Fields,
-        variables: Map<String, Value>,
-        mut definition: Map<String, Value>,
-    ) {
-        if let Some(Value::Object(steps)) = definition.get_mut("steps") {
-            for (id, step) in steps.iter_mut() {
-                if let Some(step) = step.as_object_mut() {
-                    step.entry("stepInstanceId").or_insert_with(|| json!(id));
-                }
-            }
-        }
-        let mut failed = false;
-        for p in validate::check_flow(&definition) {
-            let path = tree::key_path(def_path, &p.path);
-            let d = Diagnostic {
-                file: file.to_path_buf(),
-                line: Some(doc.line_of(&path)),
-                message: format!("`{path}`: {}", p.message),
-            };
-            if p.warning {
-                self.warnings.push(d);
-            } else {
-                failed = true;
-                self.errors.push(d);
-            }
-        }
-        if failed || !self.check_id(file, doc, &f.id) {
-            return;
-        }
-        definition.insert("authoringSource".into(), json!("code"));
-        model::fill_flow_defaults(&mut definition);
-        let mut references = validate::references(&definition);
-        for r in &mut references {
-            r.line = doc.line_of(&tree::key_path(def_path, &r.path));
-        }
-        let master = self.master(&f, variables);
-        let normalized = normalize_flow_version(&Value::Object(definition.clone()));
-        let hash = content_hash(&normalized);
-        let mut version = definition;
-        version.insert("name".into(), json!(master.name));
-        version.insert("description".into(), json!(master.description));
-        version.insert("tags".into(), json!(master.tags));
-        version.insert(HASH_FIELD.into(), json!(hash));
-        self.push(
-            Kind::Flow,
-            file,
-            doc,
-            f,
-            master,
-            Value::Object(version),
-            normalized,
-            hash,
-            references,
-        );
-    }
-
-    /// Adds a prompt template.
-    pub(crate) fn add_prompt(&mut self, file: &Path, doc: &Document, f: Fields, content: String) {
-        if content.trim().is_empty() {
-            let line = Some(doc.line_of("spec.content"));
-            return self.error(
-                file,
-                line,
-                "`content` is empty: Allma needs prompt text".into(),
-            );
-        }
-        if !self.check_id(file, doc, &f.id) {
-            return;
-        }
-        let master = self.master(&f, Map::new());
-        let mut version = json!({"name": master.name, "content": content, "tags": master.tags});
-        if let Some(d) = &master.description {
-            version["description"] = json!(d);
-        }
-        let normalized = normalize_prompt_version(&version);
-        let hash = content_hash(&normalized);
-        version[HASH_FIELD] = json!(hash);
-        self.push(
-            Kind::PromptTemplate,
-            file,
-            doc,
-            f,
-            master,
-            version,
-            normalized,
-            hash,
-            Vec::new(),
-        );
-    }
-
-    fn check_id(&mut self, file: &Path, doc: &Document, id: &str) -> bool {
-        let ok = validate::valid_id(id);
-        if !ok {
-            let msg = format!(
-                "id `{id}` is not usable in Admin API paths: use letters, digits, `.`, `_` and `-` (at most 128)"
-            );
-            self.error(file, Some(doc.line), msg);
-        }
-        ok
-    }
-
-    fn master(&self, f: &Fields, variables: Map<String, Value>) -> Master {
-        let mut tags = f.tags.clone();
-        tags.extend(model::system_tags(self.owner, f.deletion_policy));
-        tags.sort();
-        tags.dedup();
-        Master {
-            name: f.name.clone().unwrap_or_else(|| f.id.clone()),
-            description: f.description.clone(),
-            tags,
-            variables,
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        kind: Kind,
-        file: &Path,
-        doc: &Document,
-        f: Fields,
-        master: Master,
-        version: Value,
-        normalized: Value,
-        hash: String,
-        references: Vec<Reference>,
-    ) {
-        self.found.push(Desired {
-            kind,
-            id: f.id,
-            source: Source {
-                file: file.to_path_buf(),
-                line: doc.line,
-            },
-            master,
-            version,
-            normalized,
-            hash,
-            publish: f.publish,
-            deletion_policy: f.deletion_policy,
-            references,
-        });
-    }
-
     /// Sorts the resources and reports duplicate ids, naming both places.
     fn dedupe(&mut self) -> Vec<Desired> {
         let mut seen: BTreeMap<(Kind, String), Desired> = BTreeMap::new();
@@ -529,20 +261,6 @@ fn check_references(resources: &[Desired], warnings: &mut Vec<Diagnostic>) {
             }
         }
     }
-}
-
-fn spec_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::from("spec");
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            Segment::Map { key } => out = tree::key_path(&out, key),
-            Segment::Enum { variant } => out = tree::key_path(&out, variant),
-            Segment::Unknown => {}
-        }
-    }
-    out
 }
 
 fn first_line(s: &str) -> String {

@@ -2,7 +2,7 @@
 //! `promptTemplates`) and single flow or prompt version objects, as written by Allma's
 //! flow builder (`*.flow.json`, `*.prompt.json`) or its export.
 
-use super::tree::Document;
+use super::tree::{Document, key_path};
 use super::{Context, Fields};
 use crate::model::{DeletionPolicy, NOT_FLOW_CONTENT};
 use serde_json::{Map, Value};
@@ -81,30 +81,18 @@ fn chosen_versions(items: &[Value]) -> Vec<usize> {
 fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<String, Value>) {
     let str_of = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
     let Some(id) = str_of("id") else {
-        let line = Some(doc.line_of(&at));
-        return ctx.error(
-            file,
-            line,
-            format!(
-                "`{}` has no `id`",
-                if at.is_empty() { "document" } else { &at }
-            ),
-        );
+        let what = if at.is_empty() { "document" } else { &at };
+        let msg = format!("`{what}` has no `id`");
+        return ctx.error(file, Some(doc.line_of(&at)), msg);
     };
+    let tags_at = key_path(&at, "tags");
+    ctx.check_tags(file, doc, &tags_at, item.get("tags"));
     let fields = Fields {
         id,
+        id_at: key_path(&at, "id"),
         name: str_of("name"),
         description: str_of("description"),
-        tags: item
-            .get("tags")
-            .and_then(Value::as_array)
-            .map(|t| {
-                t.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: strings(item.get("tags")),
         publish: true,
         deletion_policy: DeletionPolicy::default(),
     };
@@ -123,11 +111,19 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
     } else if let Some(content) = str_of("content") {
         ctx.add_prompt(file, doc, fields, content);
     } else {
-        let line = Some(doc.line_of(&at));
-        ctx.error(
-            file,
-            line,
-            "neither a flow (`steps`) nor a prompt template (`content`)".into(),
-        );
+        let msg = "neither a flow (`steps`) nor a prompt template (`content`)";
+        ctx.error(file, Some(doc.line_of(&at)), msg.into());
     }
+}
+
+/// The strings of a list (Allma tags); anything else is left out.
+fn strings(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -145,3 +145,109 @@ fn dangling_reference_is_a_warning_offline() {
     assert_eq!(loaded.warnings.len(), 1);
     assert_eq!(loaded.warnings[0].line, Some(16));
 }
+
+fn load_err(name: &str, text: &str) -> Error {
+    let dir = tmp(name);
+    write(&dir, "f.yaml", text);
+    load(&[dir], "o").unwrap_err()
+}
+
+#[test]
+fn typo_in_the_api_group_of_a_flow_is_an_error_not_a_skip() {
+    let text = FLOW.replacen("allma.dev/v1alpha1", "alma.dev/v1alpha1", 1);
+    let err = load_err("api-typo", &text);
+    assert_eq!(err.0.len(), 1, "{err}");
+    assert_eq!(err.0[0].line, Some(1));
+    let msg = &err.0[0].message;
+    assert!(msg.contains("`alma.dev/v1alpha1`"), "{msg}");
+    assert!(msg.contains("kind Flow: use `allma.dev/v1alpha1`"), "{msg}");
+}
+
+#[test]
+fn other_groups_are_skipped_unless_the_kind_is_ours() {
+    let dir = tmp("other-group");
+    let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n{FLOW}");
+    write(&dir, "f.yaml", &text);
+    assert_eq!(load(&[dir], "o").unwrap().resources.len(), 2);
+    let err = load_err("connection", "apiVersion: v1\nkind: AllmaConnection\n");
+    assert!(err.0[0].message.contains("kind AllmaConnection"), "{err}");
+}
+
+#[test]
+fn kind_without_api_version_says_which_to_add() {
+    let err = load_err("no-api", "kind: Flow\nmetadata:\n  name: x\nspec: {}\n");
+    assert_eq!(err.0[0].line, Some(1));
+    assert_eq!(err.0[0].message, "missing `apiVersion: allma.dev/v1alpha1`");
+}
+
+#[test]
+fn reserved_tag_prefixes_are_errors_at_the_tag() {
+    let text = FLOW.replacen(
+        "spec:\n",
+        "spec:\n  tags:\n    - team\n    - deletion-policy:Delete\n",
+        1,
+    );
+    let err = load_err("reserved-tag", &text);
+    assert_eq!(err.0.len(), 1, "{err}");
+    assert_eq!(err.0[0].line, Some(8));
+    let msg = &err.0[0].message;
+    assert!(
+        msg.starts_with("`spec.tags[1]`: tag `deletion-policy:Delete`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("`--owner`") && msg.contains("`spec.deletionPolicy`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn reserved_tags_in_native_artifacts_are_errors_too() {
+    let text = "{\"id\": \"np\", \"content\": \"c\", \"tags\": [\n  \"ok\",\n  \"managed-by:someone\"\n]}\n";
+    let err = load_err("native-tag", text);
+    assert_eq!(err.0.len(), 1, "{err}");
+    assert_eq!(err.0[0].line, Some(3));
+    assert!(err.0[0].message.starts_with("`tags[1]`"), "{err}");
+}
+
+#[test]
+fn unknown_default_step_config_key_names_its_line() {
+    let text = FLOW.replacen(
+        "  definition:\n",
+        "  definition:\n    defaultStepConfig:\n      defaultErorHandler: {}\n",
+        1,
+    );
+    let err = load_err("step-config", &text);
+    assert_eq!(err.0[0].line, Some(8), "{err}");
+    assert!(
+        err.0[0]
+            .message
+            .contains("did you mean `defaultErrorHandler`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hydrated_step_definition_is_a_warning_at_its_line() {
+    let dir = tmp("hydration");
+    let text = FLOW.replacen(
+        "stepType: NO_OP\n",
+        "stepType: NO_OP\n        stepDefinitionId: my-def\n",
+        1,
+    );
+    write(&dir, "f.yaml", &text);
+    let loaded = load(&[dir], "o").unwrap();
+    let w = &loaded.warnings[0];
+    assert_eq!(w.line, Some(11));
+    assert!(w.message.contains("stored step definition `my-def`"), "{w}");
+}
+
+#[test]
+fn invalid_id_points_at_the_line_that_sets_it() {
+    let text = FLOW.replacen("spec:\n", "spec:\n  id: bad id\n", 1);
+    assert_eq!(load_err("id-spec", &text).0[0].line, Some(6));
+    let text = FLOW.replacen("name: f1", "name: bad/name", 1);
+    assert_eq!(load_err("id-name", &text).0[0].line, Some(4));
+    let text = "{\n  \"content\": \"c\",\n  \"id\": \"bad id\"\n}\n";
+    assert_eq!(load_err("id-native", text).0[0].line, Some(3));
+}

@@ -96,4 +96,12 @@ mod tests {
         let grant = auth.check(Some("Bearer t")).expect("grant");
         assert!(grant.allows(Permission::Read) && !grant.allows(Permission::Write));
     }
+
+    #[test]
+    fn debug_output_hides_token_values() {
+        let auth = Auth::tokens([("s3cret-token", Permission::ALL)]);
+        let printed = format!("{auth:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert_eq!(printed, "Auth::tokens(1 tokens)");
+    }
 }

@@ -16,8 +16,9 @@ use tokio::net::TcpListener;
 use super::reply::Reply;
 use super::routes::{Request, Shared, handle};
 
-/// API Gateway's payload limit for HTTP APIs.
-const MAX_BODY: usize = 10 * 1024 * 1024;
+/// Lambda's 6 MB limit on a synchronous invocation's payload; a larger request body gets
+/// 413 `{"message":"Request Entity Too Large"}`.
+const MAX_BODY: usize = 6 * 1024 * 1024;
 
 /// Serves connections until `shutdown` completes; open connections finish their request.
 pub(crate) async fn serve(
@@ -95,4 +96,45 @@ fn to_response(reply: Reply) -> hyper::Response<Full<Bytes>> {
     }
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::local::{Auth, Server};
+
+    async fn post_import(base_url: &str, len: usize) -> (u16, String) {
+        let response = reqwest::Client::new()
+            .post(format!("{base_url}/allma/import"))
+            .body(vec![b' '; len])
+            .send()
+            .await
+            .expect("send");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    #[tokio::test]
+    async fn bodies_over_six_megabytes_get_413() {
+        let dir = std::env::temp_dir().join(format!(
+            "allma-local-http-{}-{}",
+            std::process::id(),
+            super::super::ids::uuid()
+        ));
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = Server::bind(addr, &dir, Auth::open()).await.expect("bind");
+        let base_url = server.base_url();
+        let task = tokio::spawn(server.run(std::future::pending()));
+        let (status, body) = post_import(&base_url, MAX_BODY + 1).await;
+        assert_eq!(status, 413);
+        assert_eq!(body, r#"{"message":"Request Entity Too Large"}"#);
+        let (status, _) = post_import(&base_url, MAX_BODY).await;
+        assert_eq!(
+            status, 400,
+            "a body of exactly the limit reaches the handler"
+        );
+        task.abort();
+    }
 }

@@ -35,6 +35,8 @@
 //!   exact `details` text differ; codes and statuses match.
 //! - **Atomic writes instead of DynamoDB transactions**: every request runs under one lock, so
 //!   concurrent create-version calls cannot both take the same number (the real one can).
+//! - **Payload limit**: request bodies over 6 MB (Lambda's limit) get 413 `Request Entity Too
+//!   Large`; responses are not limited (the real Lambda fails answers over 6 MB).
 //! - **Server-generated ids** come from std's randomly seeded hasher (UUID v4 format), not a
 //!   cryptographic generator.
 //!
@@ -94,7 +96,8 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// A multi-record change failed half-way; it is finished when the store is next opened.
+    /// An earlier write failed part-way, so memory may be behind the disk; writes are refused
+    /// until the store is reopened, which finishes or reloads that change.
     #[error("store {dir} has an unfinished change; restart to repair it")]
     Poisoned {
         /// The state directory.

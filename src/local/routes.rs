@@ -1,6 +1,8 @@
 //! Request routing of the embedded Admin API: API Gateway's route table and authorizer,
 //! then the Lambda's permission checks and dispatch to the handlers.
 
+use std::fmt;
+
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -19,14 +21,30 @@ pub(crate) struct Shared {
 }
 
 /// A request reduced to what the Admin API looks at.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Request {
     pub method: String,
     /// Full path including the `/v1` stage.
     pub path: String,
     pub query: Option<String>,
+    /// The `Authorization` header: a bearer token, never printed.
     pub authorization: Option<String>,
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,6 +291,18 @@ mod tests {
             panic!("not routed");
         };
         assert_eq!((op, id.as_str(), v.as_str()), (Op::Publish, "f", "2"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let request = Request {
+            method: "GET".into(),
+            authorization: Some("Bearer s3cret-token".into()),
+            ..Request::default()
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
     }
 
     #[test]

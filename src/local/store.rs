@@ -79,7 +79,8 @@ pub(crate) struct Store {
     dir: PathBuf,
     _lock: File,
     entities: BTreeMap<(Kind, String), Entity>,
-    /// Set when applying a journalled change failed half-way; the next open repairs it.
+    /// Set when a commit failed: the disk may be ahead of memory (a renamed record, a journal
+    /// left to replay), so further writes are refused until the next open reloads it.
     poisoned: bool,
 }
 
@@ -101,7 +102,7 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
-        fs::create_dir_all(dir).map_err(io)?;
+        create_dir_durable(dir)?;
         let lock = File::options()
             .create(true)
             .truncate(false)
@@ -144,6 +145,8 @@ impl Store {
     }
 
     /// Applies `changes` to entity `id` durably (all or nothing), then to the memory copy.
+    /// Any failure poisons the store: memory is only updated after a complete write, and
+    /// the disk may already hold part of the change.
     pub(crate) fn commit(
         &mut self,
         kind: Kind,
@@ -155,31 +158,34 @@ impl Store {
                 dir: self.dir.clone(),
             });
         }
-        let journal_path = self.dir.join("journal.json");
-        if changes.len() > 1 {
-            let journal = Journal {
-                kind,
-                id: id.to_string(),
-                changes: changes.clone(),
-            };
-            write_json_atomic(
-                &journal_path,
-                &serde_json::to_value(&journal).map_err(json_err)?,
-            )?;
-        }
-        if let Err(e) = self.apply_files(kind, id, &changes) {
-            self.poisoned = changes.len() > 1;
-            return Err(e);
-        }
-        if changes.len() > 1 {
-            fs::remove_file(&journal_path).map_err(|source| Error::Io {
-                path: journal_path.clone(),
-                source,
-            })?;
-            sync_dir(&self.dir)?;
-        }
+        self.poisoned = true;
+        self.write_change(kind, id, &changes)?;
+        self.poisoned = false;
         self.apply_memory(kind, id, changes);
         Ok(())
+    }
+
+    /// Writes `changes` to disk, through the journal when there are several.
+    fn write_change(&self, kind: Kind, id: &str, changes: &[Change]) -> Result<(), Error> {
+        if changes.len() < 2 {
+            return self.apply_files(kind, id, changes);
+        }
+        let journal_path = self.dir.join("journal.json");
+        let journal = Journal {
+            kind,
+            id: id.to_string(),
+            changes: changes.to_vec(),
+        };
+        write_json_atomic(
+            &journal_path,
+            &serde_json::to_value(&journal).map_err(json_err)?,
+        )?;
+        self.apply_files(kind, id, changes)?;
+        fs::remove_file(&journal_path).map_err(|source| Error::Io {
+            path: journal_path.clone(),
+            source,
+        })?;
+        sync_dir(&self.dir)
     }
 
     fn entity_dir(&self, kind: Kind, id: &str) -> PathBuf {
@@ -188,13 +194,7 @@ impl Store {
 
     fn apply_files(&self, kind: Kind, id: &str, changes: &[Change]) -> Result<(), Error> {
         let dir = self.entity_dir(kind, id);
-        if !dir.exists() {
-            fs::create_dir_all(&dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
-            sync_dir(&self.dir.join(kind.dir_name()))?;
-        }
+        create_dir_durable(&dir)?;
         for change in changes {
             match change {
                 Change::Master { record } => write_json_atomic(&dir.join("master.json"), record)?,
@@ -246,10 +246,16 @@ impl Store {
 
     fn load_kind(&mut self, kind: Kind) -> Result<(), Error> {
         let root = self.dir.join(kind.dir_name());
-        let Ok(read) = fs::read_dir(&root) else {
-            return Ok(());
+        let read = match fs::read_dir(&root) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(Error::Io { path: root, source }),
         };
-        for entry in read.flatten() {
+        for entry in read {
+            let entry = entry.map_err(|source| Error::Io {
+                path: root.clone(),
+                source,
+            })?;
             let Some(id) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
@@ -271,7 +277,11 @@ fn load_entity(dir: &Path) -> Result<Option<Entity>, Error> {
         path: dir.to_path_buf(),
         source,
     })?;
-    for entry in read.flatten() {
+    for entry in read {
+        let entry = entry.map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let name = entry.file_name();
         let Some(number) = name
             .to_str()
@@ -329,6 +339,31 @@ fn write_json_atomic(path: &Path, value: &Value) -> Result<(), Error> {
     }
 }
 
+/// Creates `dir` and any missing ancestors, fsyncing each new directory and its parent so the
+/// new entries survive a crash.
+fn create_dir_durable(dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    create_dir_durable(parent)?;
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+        Err(source) => {
+            return Err(Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    }
+    sync_dir(dir)?;
+    sync_dir(parent)
+}
+
 fn sync_dir(dir: &Path) -> Result<(), Error> {
     // Directories cannot be opened for syncing on every platform; where they can, a failed
     // sync is a real error.
@@ -345,70 +380,5 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    pub(crate) fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "allma-local-{name}-{}-{}",
-            std::process::id(),
-            super::super::ids::uuid()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
-
-    #[test]
-    fn records_survive_reopen() {
-        let dir = temp_dir("reopen");
-        {
-            let mut store = Store::open(&dir).expect("open");
-            let changes = vec![
-                Change::Version {
-                    number: 1,
-                    record: json!({"version": 1}),
-                },
-                Change::Master {
-                    record: json!({"id": "a"}),
-                },
-            ];
-            store.commit(Kind::Flow, "a", changes).expect("commit");
-        }
-        let store = Store::open(&dir).expect("reopen");
-        let entity = store.get(Kind::Flow, "a").expect("entity");
-        assert_eq!(entity.master, json!({"id": "a"}));
-        assert_eq!(entity.versions[&1], json!({"version": 1}));
-    }
-
-    #[test]
-    fn second_open_of_one_directory_is_refused() {
-        let dir = temp_dir("lock");
-        let _first = Store::open(&dir).expect("open");
-        let err = Store::open(&dir).expect_err("locked");
-        assert!(err.to_string().contains(&dir.display().to_string()));
-    }
-
-    #[test]
-    fn unfinished_journal_is_replayed_on_open() {
-        let dir = temp_dir("journal");
-        drop(Store::open(&dir).expect("open"));
-        let journal = json!({"kind": "flow", "id": "j", "changes": [
-            {"op": "version", "number": 2, "record": {"version": 2}},
-            {"op": "master", "record": {"id": "j", "latestVersion": 2}},
-        ]});
-        write_json_atomic(&dir.join("journal.json"), &journal).expect("write");
-        let store = Store::open(&dir).expect("reopen");
-        let entity = store.get(Kind::Flow, "j").expect("entity");
-        assert_eq!(entity.master["latestVersion"], 2);
-        assert!(!dir.join("journal.json").exists());
-    }
-
-    #[test]
-    fn unsafe_ids_are_recognised() {
-        assert!(is_safe_id("my-flow_1.0"));
-        assert!(!is_safe_id(".."));
-        assert!(!is_safe_id("a/b"));
-        assert!(!is_safe_id(""));
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

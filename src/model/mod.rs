@@ -1,7 +1,10 @@
 //! The resource model: `Flow` and `PromptTemplate` as files and as Kubernetes custom
 //! resources, and the normalised form that the planner compares.
 
+mod compare;
 mod normalize;
+
+pub use compare::{comparable, deep_merge, same_content, tag_set, version_number};
 
 pub use normalize::{
     HASH_FIELD, NOT_FLOW_CONTENT, SERVER_FIELDS, content_hash, fill_flow_defaults,
@@ -248,4 +251,9 @@ pub fn document_schema() -> Value {
         "title": "allma-gitops definition",
         "oneOf": [schema_of(Flow::crd()), schema_of(PromptTemplate::crd())]
     })
+}
+
+/// The ownership tag of an owner: `managed-by:<owner>`.
+pub fn owner_tag(owner: &str) -> String {
+    format!("{OWNER_TAG_PREFIX}{owner}")
 }

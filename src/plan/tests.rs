@@ -1,6 +1,9 @@
 use super::*;
+use crate::admin::MasterSummary;
 use crate::admin::{LiveResource, VersionSummary};
 use crate::load::{self, Desired};
+use crate::model::{HASH_FIELD, content_hash, normalize_flow_version};
+use serde_json::json;
 
 const DEFS: &str = "apiVersion: allma.dev/v1alpha1
 kind: Flow
@@ -58,11 +61,11 @@ fn applied(d: &Desired, n: u32) -> LiveResource {
             tags: d.master.tags.clone(),
             latest_version: Some(n),
             published_version: Some(n),
-            updated_at: None,
         }),
         published: Some(version),
         latest: None,
         versions: None,
+        error: None,
     }
 }
 
@@ -146,20 +149,16 @@ fn draft_equal_to_desired_is_published_not_duplicated() {
     f.versions = Some(vec![
         VersionSummary {
             version: 1,
-            is_published: true,
             created_at: Some("2025-01-01T00:00:00.000Z".into()),
-            published_at: None,
         },
         VersionSummary {
             version: 2,
-            is_published: false,
             created_at: Some("2025-02-01T00:00:00.000Z".into()),
-            published_at: None,
         },
     ]);
     let p = f.published.as_mut().unwrap();
     p["steps"]["a"]["displayName"] = json!("old");
-    p[HASH_FIELD] = json!(content_hash(&normalized(Kind::Flow, p)));
+    p[HASH_FIELD] = json!(content_hash(&normalize_flow_version(p)));
     let plan = plan(&ds, &live, &opts()).unwrap();
     let c = &plan.changes[0];
     assert_eq!(c.action, Action::PublishDraft);
@@ -256,5 +255,118 @@ fn sub_flow_cycle_is_an_error() {
         err.to_string().contains("child -> f -> child")
             || err.to_string().contains("f -> child -> f"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_resource_still_referenced_is_not_pruned() {
+    let ds = desired(DEFS);
+    let live = live_of(&ds);
+    let parent_only: Vec<Desired> = ds.iter().filter(|d| d.id == "f").cloned().collect();
+    let plan = plan(
+        &parent_only,
+        &live,
+        &Options {
+            prune: true,
+            ..opts()
+        },
+    )
+    .unwrap();
+    let child = plan.changes.iter().find(|c| c.id == "child").unwrap();
+    assert_eq!(child.action, Action::Refused);
+    assert!(child.operations.is_empty());
+    assert!(
+        child
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("still refers to it")
+    );
+}
+
+#[test]
+fn pruning_with_nothing_desired_is_refused() {
+    let ds = desired(DEFS);
+    let err = plan(
+        &[],
+        &live_of(&ds),
+        &Options {
+            prune: true,
+            ..opts()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::PruneEverything(_)), "{err}");
+}
+
+#[test]
+fn removed_variables_go_only_after_the_new_version_is_live() {
+    let ds = desired(DEFS);
+    let mut live = live_of(&ds);
+    let f = live
+        .resources
+        .get_mut(&(Kind::Flow, "f".to_string()))
+        .unwrap();
+    let p = f.published.as_mut().unwrap();
+    p["flowVariables"] = json!({"old": 1});
+    p["steps"]["a"]["displayName"] = json!("old");
+    f.versions = Some(vec![VersionSummary {
+        version: 1,
+        created_at: None,
+    }]);
+    let plan = plan(&ds, &live, &opts()).unwrap();
+    let ops: Vec<String> = plan.changes[0].operations.iter().map(op_name).collect();
+    assert_eq!(
+        ops,
+        [
+            "put-flow-master",
+            "create-version",
+            "put-version",
+            "publish",
+            "put-flow-master"
+        ]
+    );
+    let Op::PutFlowMaster { body } = &plan.changes[0].operations[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        body["flowVariables"],
+        json!({"old": 1}),
+        "the old variable stays while the old version is live"
+    );
+}
+
+#[test]
+fn a_flow_unpublished_outside_the_tool_is_drift() {
+    let ds = desired(DEFS);
+    let mut live = live_of(&ds);
+    let f = live
+        .resources
+        .get_mut(&(Kind::Flow, "f".to_string()))
+        .unwrap();
+    let mut v1 = f.published.take().unwrap();
+    v1["isPublished"] = json!(false);
+    f.latest = Some(v1);
+    f.versions = Some(vec![VersionSummary {
+        version: 1,
+        created_at: None,
+    }]);
+    f.master.as_mut().unwrap().published_version = None;
+    let plan = plan(&ds, &live, &opts()).unwrap();
+    let c = &plan.changes[0];
+    assert!(
+        c.drift && c.reason.as_deref().unwrap().contains("unpublished outside"),
+        "{c:?}"
+    );
+    assert_eq!(
+        c.operations,
+        vec![Op::Publish {
+            version: Target::Number(1)
+        }]
+    );
+    assert!(
+        c.diff.is_empty(),
+        "the draft already has the content: {:?}",
+        c.diff
     );
 }

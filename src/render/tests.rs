@@ -22,6 +22,7 @@ fn change(kind: Kind, id: &str, source: Option<&str>, action: Action) -> Change 
         diff: Vec::new(),
         operations: Vec::new(),
         wave: 0,
+        depends_on: Vec::new(),
     }
 }
 
@@ -72,7 +73,10 @@ fn flow_update() -> Change {
     ];
     c.operations = vec![
         Op::PutFlowMaster { body: json!({}) },
-        Op::CreateVersion { after: 3 },
+        Op::CreateVersion {
+            source: Some(3),
+            after: 3,
+        },
         Op::PutVersion {
             version: Target::New,
             body: json!({}),
@@ -98,7 +102,10 @@ fn prompt_drift() -> Change {
     let new = "You are a summarizer.\nBe concise and precise.\nUse bullet points.\nCite sources.\n\nInput:\n{{text}}\n";
     c.diff = vec![fc("content", Some(json!(old)), Some(json!(new)))];
     c.operations = vec![
-        Op::CreateVersion { after: 3 },
+        Op::CreateVersion {
+            source: Some(3),
+            after: 3,
+        },
         Op::PutVersion {
             version: Target::New,
             body: json!({}),
