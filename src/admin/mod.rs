@@ -237,8 +237,15 @@ impl Client {
     /// Builds a client; refuses plain `http://` to a host that is not loopback.
     pub fn new(config: Config) -> Result<Self, String> {
         let base = config.base_url.trim_end_matches('/').to_string();
-        let url =
-            reqwest::Url::parse(&base).map_err(|e| format!("invalid API URL `{base}`: {e}"))?;
+        let url = reqwest::Url::parse(&base).map_err(|e| format!("invalid API URL: {e}"))?;
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            // Not echoed: it may hold a secret.
+            return Err("the API URL must not carry credentials, a query or a fragment: give the token through ALLMA_TOKEN or --token-file".into());
+        }
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
@@ -249,9 +256,7 @@ impl Client {
                 ));
             }
             other => {
-                return Err(format!(
-                    "invalid API URL `{base}`: scheme `{other}` (use https://)"
-                ));
+                return Err(format!("invalid API URL: scheme `{other}` (use https://)"));
             }
         }
         let http = reqwest::Client::builder()
@@ -549,6 +554,16 @@ mod tests {
             client("http://allma.example.com/v1")
                 .unwrap_err()
                 .contains("refusing plain http://")
+        );
+        assert!(
+            client("https://user:secret@allma.example.com/v1")
+                .unwrap_err()
+                .contains("must not carry credentials")
+        );
+        assert!(
+            !client("https://allma.example.com/v1?key=secret")
+                .unwrap_err()
+                .contains("secret")
         );
         for ok in [
             "https://allma.example.com/v1",

@@ -110,10 +110,18 @@ pub struct Target {
 
 /// Resolves `--api-url`: a URL, `local:DIR`, or the embedded default. Says which on stderr.
 pub async fn target(global: &Global) -> Result<Target> {
-    let url = global.api_url.clone().filter(|u| !u.is_empty());
+    if global.api_url.is_none() && std::env::var_os("ALLMA_API_URL").is_some_and(|v| v.is_empty()) {
+        bail!(
+            "ALLMA_API_URL is set but empty: set it to the Admin API URL, or unset it to use the embedded local Admin API"
+        );
+    }
+    let url = global.api_url.clone();
     let (base_url, local, credentials) = match url.as_deref().map(|u| u.strip_prefix("local:")) {
         Some(None) => {
             let url = url.unwrap_or_default();
+            if !global.quiet {
+                eprintln!("Target: Allma Admin API at {url}");
+            }
             (url, None, credentials(global)?)
         }
         local_dir => {

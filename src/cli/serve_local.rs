@@ -1,5 +1,6 @@
 //! `serve-local`: the embedded Admin API over HTTP.
 
+use crate::admin::Token;
 use crate::local::{Auth, Permission, Server};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -15,15 +16,16 @@ pub struct ServeLocalArgs {
     /// Directory holding the store.
     #[arg(long, default_value = ".allma-local")]
     pub state: PathBuf,
-    /// Require this bearer token (env ALLMA_LOCAL_TOKEN). Required off loopback.
+    /// Require this bearer token (prefer the env ALLMA_LOCAL_TOKEN: arguments are visible
+    /// to other users). Required off loopback.
     #[arg(long, env = "ALLMA_LOCAL_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<Token>,
 }
 
 /// Serves until SIGINT/SIGTERM.
 pub async fn run(args: ServeLocalArgs) -> Result<u8> {
     let auth = match &args.token {
-        Some(t) => Auth::tokens([(t.clone(), Permission::ALL.to_vec())]),
+        Some(t) => Auth::tokens([(t.expose().to_string(), Permission::ALL.to_vec())]),
         None if args.addr.ip().is_loopback() => Auth::open(),
         None => bail!(
             "refusing to serve on {} without --token: anyone on the network could change definitions",

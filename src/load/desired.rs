@@ -150,7 +150,7 @@ impl Context<'_> {
         };
         for (i, tag) in tags.iter().enumerate() {
             let Some(tag) = tag.as_str() else { continue };
-            if tag.starts_with(OWNER_TAG_PREFIX) || tag.starts_with(POLICY_TAG_PREFIX) {
+            if model::is_system_tag(tag) {
                 let path = format!("{at}[{i}]");
                 let msg = format!(
                     "`{path}`: tag `{tag}` is reserved: allma-gitops sets ownership (`{OWNER_TAG_PREFIX}…`) from `--owner` and the deletion policy (`{POLICY_TAG_PREFIX}…`) from `spec.deletionPolicy`; remove it"

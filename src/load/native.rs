@@ -4,7 +4,7 @@
 
 use super::tree::{Document, key_path};
 use super::{Context, Fields};
-use crate::model::{DeletionPolicy, NOT_FLOW_CONTENT};
+use crate::model::{self, DeletionPolicy, NOT_FLOW_CONTENT};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -85,14 +85,17 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
         let msg = format!("`{what}` has no `id`");
         return ctx.error(file, Some(doc.line_of(&at)), msg);
     };
-    let tags_at = key_path(&at, "tags");
-    ctx.check_tags(file, doc, &tags_at, item.get("tags"));
     let fields = Fields {
         id,
         id_at: key_path(&at, "id"),
         name: str_of("name"),
         description: str_of("description"),
-        tags: strings(item.get("tags")),
+        // An export of an Allma that allma-gitops manages carries its ownership tags on
+        // versions: they are recomputed for this owner, not taken from the file.
+        tags: strings(item.get("tags"))
+            .into_iter()
+            .filter(|t| !model::is_system_tag(t))
+            .collect(),
         publish: true,
         deletion_policy: DeletionPolicy::default(),
     };

@@ -202,12 +202,15 @@ fn reserved_tag_prefixes_are_errors_at_the_tag() {
 }
 
 #[test]
-fn reserved_tags_in_native_artifacts_are_errors_too() {
-    let text = "{\"id\": \"np\", \"content\": \"c\", \"tags\": [\n  \"ok\",\n  \"managed-by:someone\"\n]}\n";
-    let err = load_err("native-tag", text);
-    assert_eq!(err.0.len(), 1, "{err}");
-    assert_eq!(err.0[0].line, Some(3));
-    assert!(err.0[0].message.starts_with("`tags[1]`"), "{err}");
+fn reserved_tags_in_native_artifacts_are_replaced_by_this_owners() {
+    let dir = tmp("native-tag");
+    write(
+        &dir,
+        "p.prompt.json",
+        "{\"id\": \"np\", \"content\": \"c\", \"tags\": [\"ok\", \"managed-by:someone\"]}\n",
+    );
+    let loaded = load(&[dir], "me").unwrap();
+    assert_eq!(loaded.resources[0].master.tags, vec!["managed-by:me", "ok"]);
 }
 
 #[test]

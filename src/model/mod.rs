@@ -253,6 +253,11 @@ pub fn document_schema() -> Value {
     })
 }
 
+/// Whether a tag is one allma-gitops sets itself (ownership or deletion policy).
+pub fn is_system_tag(tag: &str) -> bool {
+    tag.starts_with(OWNER_TAG_PREFIX) || tag.starts_with(POLICY_TAG_PREFIX)
+}
+
 /// The ownership tag of an owner: `managed-by:<owner>`.
 pub fn owner_tag(owner: &str) -> String {
     format!("{OWNER_TAG_PREFIX}{owner}")
