@@ -20,6 +20,13 @@ pub enum Format {
     Markdown,
 }
 
+impl Format {
+    /// The human-readable format (the only one with colours).
+    pub fn is_text(self) -> bool {
+        self == Format::Text
+    }
+}
+
 /// Renders `plan` in `format`; `color` adds ANSI colours to the text format only.
 ///
 /// The JSON format is the plan's serde form, a stable shape:

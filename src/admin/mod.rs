@@ -2,9 +2,11 @@
 //! allma-admin-api.md §2, retries with backoff and jitter, bounded concurrency, and a
 //! count of the requests made.
 
+mod error;
 pub mod snapshot;
 mod token;
 
+pub use error::Error;
 pub use snapshot::{Live, LiveResource, VersionSummary};
 pub use token::{Credentials, Token};
 
@@ -17,112 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
-
-/// Failures talking to the Admin API. Messages never contain the token.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The request could not be sent or timed out.
-    #[error("{method} {path}: cannot reach the Admin API: {source}")]
-    Request {
-        /// HTTP method.
-        method: Method,
-        /// Path below the base URL.
-        path: String,
-        /// The transport error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The server answered with an error status.
-    #[error("{method} {path}: {status}: {message}{}", hint(*.status))]
-    Status {
-        /// HTTP method.
-        method: Method,
-        /// Path below the base URL.
-        path: String,
-        /// HTTP status.
-        status: StatusCode,
-        /// Allma error code (`NOT_FOUND`, `CONFLICT`, …), when the body had one.
-        code: Option<String>,
-        /// The server's message.
-        message: String,
-    },
-    /// The answer was not the JSON expected.
-    #[error("{method} {path}: unexpected answer: {message}")]
-    Decode {
-        /// HTTP method.
-        method: Method,
-        /// Path below the base URL.
-        path: String,
-        /// What was wrong.
-        message: String,
-    },
-    /// Credentials could not be read.
-    #[error(transparent)]
-    Credentials(#[from] token::Error),
-}
-
-fn hint(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 => " (check ALLMA_TOKEN or --token-file: Allma wants a valid Cognito ID token)",
-        403 => {
-            " (the user needs group `Admins` and role FLOW_MANAGER, or definitions:read/write/delete)"
-        }
-        _ => "",
-    }
-}
-
-impl Error {
-    /// HTTP status, when the server answered.
-    pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            Error::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// A 404.
-    pub fn is_not_found(&self) -> bool {
-        self.status() == Some(StatusCode::NOT_FOUND)
-    }
-
-    /// Whether the answer to a request was lost while the server may have acted on it:
-    /// no answer at all, or a gateway error (API Gateway stops waiting after 30 s).
-    pub fn answer_lost(&self) -> bool {
-        match self {
-            Error::Request { source, .. } => !source.is_connect(),
-            Error::Status { status, .. } => matches!(status.as_u16(), 502..=504),
-            _ => false,
-        }
-    }
-
-    /// A stable PascalCase name for events and metric labels.
-    pub fn category(&self) -> &'static str {
-        match self {
-            Error::Request { .. } => "Unreachable",
-            Error::Status {
-                status, message, ..
-            } => match status.as_u16() {
-                401 => "Unauthorized",
-                403 => "Forbidden",
-                404 => "NotFound",
-                409 => "Conflict",
-                400 => "Invalid",
-                500 if is_conflict_message(message) => "Conflict",
-                _ => "ServerError",
-            },
-            Error::Decode { .. } => "BadResponse",
-            Error::Credentials(_) => "Credentials",
-        }
-    }
-}
-
-/// The real server answers several conflicts with 500 (allma-admin-api.md §2.3).
-fn is_conflict_message(message: &str) -> bool {
-    message.contains("Transaction cancelled")
-        || message.contains("not the currently published")
-        || message.contains("not currently published")
-        || message.contains("is not published")
-}
 
 /// One master from a list call (allma-admin-api.md §4.9).
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -536,62 +432,4 @@ fn decode<T: DeserializeOwned>(method: &Method, path: &str, value: Value) -> Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn client(url: &str) -> Result<Client, String> {
-        Client::new(Config {
-            base_url: url.into(),
-            credentials: Credentials::None,
-            concurrency: 1,
-            attempts: 1,
-        })
-    }
-
-    #[test]
-    fn plain_http_is_refused_off_loopback() {
-        assert!(
-            client("http://allma.example.com/v1")
-                .unwrap_err()
-                .contains("refusing plain http://")
-        );
-        assert!(
-            client("https://user:secret@allma.example.com/v1")
-                .unwrap_err()
-                .contains("must not carry credentials")
-        );
-        assert!(
-            !client("https://allma.example.com/v1?key=secret")
-                .unwrap_err()
-                .contains("secret")
-        );
-        for ok in [
-            "https://allma.example.com/v1",
-            "http://127.0.0.1:9/v1",
-            "http://localhost:9/v1",
-            "http://[::1]:9/v1",
-        ] {
-            assert!(client(ok).is_ok(), "{ok}");
-        }
-    }
-
-    #[test]
-    fn conflicts_answered_with_500_are_categorised_as_conflicts() {
-        let e = Error::Status {
-            method: Method::PUT,
-            path: "/allma/flows/x/versions/1".into(),
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: Some("SERVER_ERROR".into()),
-            message: "Transaction cancelled, please refer cancellation reasons".into(),
-        };
-        assert_eq!(e.category(), "Conflict");
-        assert!(!e.answer_lost(), "a 500 is an answer: nothing to recover");
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_bounded() {
-        assert!(backoff(1) <= Duration::from_millis(500));
-        assert!(backoff(10) <= Duration::from_secs(8));
-        assert!(backoff(10) >= Duration::from_secs(4));
-    }
-}
+mod tests;

@@ -6,7 +6,6 @@ mod schema;
 mod serve_local;
 
 use crate::admin::{self, Client, Credentials, Token};
-use crate::render::Format;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -34,21 +33,7 @@ pub struct Cli {
 /// Options shared by every command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Admin API base URL including the stage, e.g. https://api.example.com/v1.
-    /// `local:DIR` uses the embedded Admin API stored in DIR. Default: local:.allma-local
-    #[arg(long, env = "ALLMA_API_URL", global = true)]
-    pub api_url: Option<String>,
-    /// File holding the bearer token (a Cognito ID token); re-read for every request.
-    /// Otherwise the token comes from ALLMA_TOKEN.
-    #[arg(long, global = true)]
-    pub token_file: Option<PathBuf>,
-    /// Owner name: resources carry the tag `managed-by:<owner>`; only those are pruned.
-    #[arg(long, default_value = "allma-gitops", global = true)]
-    pub owner: String,
-    /// Requests in flight at most.
-    #[arg(long, default_value_t = 8, global = true)]
-    pub concurrency: usize,
-    /// More logging (-v info, -vv debug, -vvv trace).
+    /// More logging (-v info and request counts, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Only errors.
@@ -58,6 +43,29 @@ pub struct Global {
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub log_format: crate::telemetry::LogFormat,
 }
+
+/// Where the Admin API is and who we are to it (`diff`, `apply`).
+#[derive(Debug, Args)]
+pub struct Remote {
+    /// Admin API base URL including the stage, e.g. https://api.example.com/v1.
+    /// `local:DIR` uses the embedded Admin API stored in DIR. Default: local:.allma-local
+    #[arg(long, env = "ALLMA_API_URL")]
+    pub api_url: Option<String>,
+    /// File holding the bearer token (a Cognito ID token); re-read for every request.
+    /// Otherwise the token comes from ALLMA_TOKEN.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Owner name: resources carry the tag `managed-by:<owner>`; only those are changed
+    /// or pruned.
+    #[arg(long, default_value = DEFAULT_OWNER)]
+    pub owner: String,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+/// The owner when `--owner` is not given.
+pub const DEFAULT_OWNER: &str = "allma-gitops";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -109,20 +117,20 @@ pub struct Target {
 }
 
 /// Resolves `--api-url`: a URL, `local:DIR`, or the embedded default. Says which on stderr.
-pub async fn target(global: &Global) -> Result<Target> {
-    if global.api_url.is_none() && std::env::var_os("ALLMA_API_URL").is_some_and(|v| v.is_empty()) {
+pub async fn target(global: &Global, remote: &Remote) -> Result<Target> {
+    if remote.api_url.is_none() && std::env::var_os("ALLMA_API_URL").is_some_and(|v| v.is_empty()) {
         bail!(
             "ALLMA_API_URL is set but empty: set it to the Admin API URL, or unset it to use the embedded local Admin API"
         );
     }
-    let url = global.api_url.clone();
+    let url = remote.api_url.clone();
     let (base_url, local, credentials) = match url.as_deref().map(|u| u.strip_prefix("local:")) {
         Some(None) => {
             let url = url.unwrap_or_default();
             if !global.quiet {
                 eprintln!("Target: Allma Admin API at {url}");
             }
-            (url, None, credentials(global)?)
+            (url, None, credentials(remote)?)
         }
         local_dir => {
             let dir = PathBuf::from(
@@ -148,7 +156,7 @@ pub async fn target(global: &Global) -> Result<Target> {
     let config = admin::Config {
         base_url,
         credentials,
-        concurrency: global.concurrency,
+        concurrency: remote.concurrency,
         attempts: 4,
     };
     let client = Client::new(config).map_err(anyhow::Error::msg)?;
@@ -158,8 +166,8 @@ pub async fn target(global: &Global) -> Result<Target> {
     })
 }
 
-fn credentials(global: &Global) -> Result<Credentials> {
-    if let Some(file) = &global.token_file {
+fn credentials(remote: &Remote) -> Result<Credentials> {
+    if let Some(file) = &remote.token_file {
         if !file.is_file() {
             bail!("--token-file {}: no such file", file.display());
         }
@@ -169,14 +177,8 @@ fn credentials(global: &Global) -> Result<Credentials> {
         Ok(t) if !t.trim().is_empty() => Ok(Credentials::Static(Token::new(t))),
         _ => bail!(
             "no credentials for {}: set ALLMA_TOKEN or --token-file to an Allma (Cognito) ID token",
-            global.api_url.as_deref().unwrap_or_default()
+            remote.api_url.as_deref().unwrap_or_default()
         ),
-    }
-}
-
-impl Format {
-    fn is_text(self) -> bool {
-        self == Format::Text
     }
 }
 

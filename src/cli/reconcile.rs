@@ -1,6 +1,6 @@
 //! `validate`, `diff` and `apply`: load, snapshot, plan, render, execute.
 
-use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Global, color, target};
+use super::{DEFAULT_OWNER, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Global, Remote, color, target};
 use crate::apply::{Outcome, execute};
 use crate::load::{self, Loaded};
 use crate::plan::{self, Plan};
@@ -9,35 +9,18 @@ use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Arguments of `diff`.
+/// What `diff` and `apply` both take.
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub struct PlanArgs {
     /// Definition files or directories.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value = "text")]
-    pub output: Format,
-    /// Also show what pruning would do to owned resources missing from the files.
-    #[arg(long)]
-    pub prune: bool,
-    /// Show adopting existing unowned resources instead of refusing them.
-    #[arg(long)]
-    pub adopt: bool,
-}
-
-/// Arguments of `apply`.
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// Definition files or directories.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
+    /// The Admin API.
+    #[command(flatten)]
+    pub remote: Remote,
     /// Apply the deletion policy to owned resources whose definitions are gone.
     #[arg(long)]
     pub prune: bool,
-    /// Plan and print, write nothing; exit 2 when changes are present.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Take over existing resources that carry no ownership tag.
     #[arg(long)]
     pub adopt: bool,
@@ -46,9 +29,28 @@ pub struct ApplyArgs {
     pub output: Format,
 }
 
+/// Arguments of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// What to plan.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// What to plan.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Plan and print, write nothing; exit 2 when changes are present.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `validate`: offline checks.
 pub fn validate(global: &Global, paths: &[PathBuf]) -> Result<u8> {
-    let Some(loaded) = load_or_report(global, paths) else {
+    let Some(loaded) = load_or_report(global, paths, DEFAULT_OWNER) else {
         return Ok(EXIT_ERROR);
     };
     if !global.quiet {
@@ -57,8 +59,8 @@ pub fn validate(global: &Global, paths: &[PathBuf]) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn load_or_report(global: &Global, paths: &[PathBuf]) -> Option<Loaded> {
-    match load::load(paths, &global.owner) {
+fn load_or_report(global: &Global, paths: &[PathBuf], owner: &str) -> Option<Loaded> {
+    match load::load(paths, owner) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 if !global.quiet {
@@ -74,24 +76,20 @@ fn load_or_report(global: &Global, paths: &[PathBuf]) -> Option<Loaded> {
     }
 }
 
-async fn make_plan(
-    global: &Global,
-    paths: &[PathBuf],
-    prune: bool,
-    adopt: bool,
-) -> Result<Option<(Plan, super::Target)>> {
-    let Some(loaded) = load_or_report(global, paths) else {
+async fn make_plan(global: &Global, args: &PlanArgs) -> Result<Option<(Plan, super::Target)>> {
+    let remote = &args.remote;
+    let Some(loaded) = load_or_report(global, &args.paths, &remote.owner) else {
         return Ok(None);
     };
-    let target = target(global).await?;
+    let target = target(global, remote).await?;
     let live = target
         .client
-        .snapshot(&loaded.resources, &global.owner, prune)
+        .snapshot(&loaded.resources, &remote.owner, args.prune)
         .await?;
     let opts = plan::Options {
-        owner: global.owner.clone(),
-        adopt,
-        prune,
+        owner: remote.owner.clone(),
+        adopt: args.adopt,
+        prune: args.prune,
     };
     let plan = plan::plan(&loaded.resources, &live, &opts)?;
     Ok(Some((plan, target)))
@@ -99,7 +97,8 @@ async fn make_plan(
 
 /// `diff`: print the plan; 0 in sync, 2 changes, 1 refused resources or errors.
 pub async fn diff(global: &Global, args: DiffArgs) -> Result<u8> {
-    let Some((plan, target)) = make_plan(global, &args.paths, args.prune, args.adopt).await? else {
+    let args = args.plan;
+    let Some((plan, target)) = make_plan(global, &args).await? else {
         return Ok(EXIT_ERROR);
     };
     print!(
@@ -122,15 +121,17 @@ fn plan_exit(plan: &Plan) -> u8 {
 
 /// `apply`: execute the plan; 1 names every failed resource.
 pub async fn apply(global: &Global, args: ApplyArgs) -> Result<u8> {
-    let Some((plan, target)) = make_plan(global, &args.paths, args.prune, args.adopt).await? else {
+    let dry_run = args.dry_run;
+    let args = args.plan;
+    let Some((plan, target)) = make_plan(global, &args).await? else {
         return Ok(EXIT_ERROR);
     };
     let color = color() && args.output.is_text();
     let show = !global.quiet && (plan.has_changes() || plan.has_refusals());
-    if args.dry_run || !args.output.is_text() || show {
+    if dry_run || !args.output.is_text() || show {
         print!("{}", render(&plan, args.output, color));
     }
-    if args.dry_run {
+    if dry_run {
         report_requests(global, &target);
         return Ok(plan_exit(&plan));
     }
@@ -175,15 +176,7 @@ fn outcome_line(o: &Outcome) -> String {
     match (&o.error, o.published_version) {
         (Some(e), _) => format!("failed    {} {}: {e}", o.kind, o.id),
         (None, Some(v)) => format!("published {} {} version {v}", o.kind, o.id),
-        (None, None) => format!(
-            "done      {} {} ({})",
-            o.kind,
-            o.id,
-            serde_json::to_value(o.action)
-                .unwrap_or_default()
-                .as_str()
-                .unwrap_or_default()
-        ),
+        (None, None) => format!("done      {} {}", o.kind, o.id),
     }
 }
 

@@ -161,10 +161,12 @@ impl Context<'_> {
     }
 
     fn master(&self, f: &Fields, variables: Map<String, Value>) -> Master {
-        let mut tags = f.tags.clone();
-        tags.extend(model::system_tags(self.owner, f.deletion_policy));
-        tags.sort();
-        tags.dedup();
+        let tags = model::tag_set(
+            f.tags
+                .iter()
+                .cloned()
+                .chain(model::system_tags(self.owner, f.deletion_policy)),
+        );
         Master {
             name: f.name.clone().unwrap_or_else(|| f.id.clone()),
             description: f.description.clone(),

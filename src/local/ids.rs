@@ -3,7 +3,7 @@
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use k8s_openapi::jiff::Timestamp;
+use jiff::Timestamp;
 
 /// The current time as Allma writes it: ISO-8601 UTC with milliseconds and `Z`.
 pub(crate) fn now() -> String {

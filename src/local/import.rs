@@ -77,7 +77,7 @@ fn check_payload(payload: &mut Value) -> Vec<FieldError> {
         ));
     }
     let stamp = payload.get("exportedAt").and_then(Value::as_str);
-    if stamp.is_none_or(|s| s.parse::<k8s_openapi::jiff::Timestamp>().is_err()) {
+    if stamp.is_none_or(|s| s.parse::<jiff::Timestamp>().is_err()) {
         errors.push(("exportedAt".to_string(), "Invalid datetime".to_string()));
     }
     let now = ids::now();

@@ -203,7 +203,7 @@ pub(crate) fn check_flow(v: &Value) -> Vec<FieldError> {
 }
 
 fn is_iso_z(s: &str) -> bool {
-    s.ends_with('Z') && s.parse::<k8s_openapi::jiff::Timestamp>().is_ok()
+    s.ends_with('Z') && s.parse::<jiff::Timestamp>().is_ok()
 }
 
 fn check_step(path: &str, step: &Value, steps: &Map<String, Value>, errors: &mut Vec<FieldError>) {

@@ -33,16 +33,10 @@ fn depth(
         return Ok(w);
     }
     if let Some(pos) = stack.iter().position(|s| *s == i) {
-        let mut cycle: Vec<String> = stack[pos..]
-            .iter()
-            .map(|s| desired[*s].id.clone())
-            .collect();
+        let named = |s: &usize| format!("{} ({})", desired[*s].id, desired[*s].source);
+        let mut cycle: Vec<String> = stack[pos..].iter().map(named).collect();
         cycle.push(desired[i].id.clone());
-        return Err(Error::Cycle(format!(
-            "{} ({})",
-            cycle.join(" -> "),
-            desired[i].source
-        )));
+        return Err(Error::Cycle(cycle.join(" -> ")));
     }
     if desired[i].kind == Kind::PromptTemplate {
         memo[i] = Some(0);

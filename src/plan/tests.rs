@@ -251,10 +251,12 @@ fn sub_flow_cycle_is_an_error() {
         "      a: {stepType: START_SUB_FLOW, subFlowDefinitionId: f}",
     );
     let err = plan(&desired(&text), &Live::default(), &opts()).unwrap_err();
+    let text = err.to_string();
     assert!(
-        err.to_string().contains("child -> f -> child")
-            || err.to_string().contains("f -> child -> f"),
-        "{err}"
+        text.contains("child (")
+            && text.contains("defs.yaml:11) -> f (")
+            && text.contains("defs.yaml:1) -> child"),
+        "{text}"
     );
 }
 
