@@ -4,7 +4,7 @@
 
 use super::tree::{Document, key_path};
 use super::{Context, Fields};
-use crate::model::{self, DeletionPolicy, NOT_FLOW_CONTENT};
+use crate::model::{self, DeletionPolicy};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -107,7 +107,7 @@ fn add(ctx: &mut Context, file: &Path, doc: &Document, at: String, item: &Map<St
             .unwrap_or_default();
         let definition = item
             .iter()
-            .filter(|(k, _)| !NOT_FLOW_CONTENT.contains(&k.as_str()))
+            .filter(|(k, _)| model::is_flow_content(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         ctx.add_flow(file, doc, &at, fields, variables, definition);

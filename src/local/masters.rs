@@ -162,19 +162,22 @@ pub(crate) fn create(store: &mut Store, kind: Kind, body: &Value) -> Outcome {
             (new_master(kind, &id, object(fields), 1, &now), version)
         }
     };
-    store.commit(
-        kind,
-        &id,
-        vec![
-            Change::Version {
-                number: 1,
-                record: version.clone(),
-            },
-            Change::Master {
-                record: master.clone(),
-            },
-        ],
-    )?;
+    commit_new(store, kind, &id, master, version)
+}
+
+/// Stores a new entity (master and version 1); flows answer with the master, prompts
+/// with the version, as the real handlers do.
+fn commit_new(store: &mut Store, kind: Kind, id: &str, master: Value, version: Value) -> Outcome {
+    let changes = vec![
+        Change::Version {
+            number: 1,
+            record: version.clone(),
+        },
+        Change::Master {
+            record: master.clone(),
+        },
+    ];
+    store.commit(kind, id, changes)?;
     Ok(Reply::created(if kind == Kind::Flow {
         master
     } else {
@@ -279,24 +282,7 @@ pub(crate) fn clone(store: &mut Store, kind: Kind, id: &str, body: &Value) -> Ou
         Kind::Flow => clone_flow(entity, source, &new_id, &name, &now),
         Kind::Prompt => clone_prompt(id, source, &new_id, &name, &now),
     };
-    store.commit(
-        kind,
-        &new_id,
-        vec![
-            Change::Version {
-                number: 1,
-                record: version.clone(),
-            },
-            Change::Master {
-                record: master.clone(),
-            },
-        ],
-    )?;
-    Ok(Reply::created(if kind == Kind::Flow {
-        master
-    } else {
-        version
-    }))
+    commit_new(store, kind, &new_id, master, version)
 }
 
 fn clone_source(entity: &Entity) -> Option<&Value> {

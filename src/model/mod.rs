@@ -7,7 +7,7 @@ mod normalize;
 pub use compare::{comparable, deep_merge, same_content, tag_set, version_number};
 
 pub use normalize::{
-    HASH_FIELD, NOT_FLOW_CONTENT, SERVER_FIELDS, content_hash, fill_flow_defaults,
+    HASH_FIELD, SERVER_FIELDS, content_hash, fill_flow_defaults, is_flow_content,
     normalize_flow_version, normalize_prompt_version,
 };
 

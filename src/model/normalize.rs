@@ -19,21 +19,15 @@ pub const SERVER_FIELDS: &[&str] = &[
     "updatedAt",
 ];
 
-/// Fields of a flow version that are not its content: server-managed, living on the
-/// master (`name`, `description`, `tags`, `flowVariables`), or ours.
-pub const NOT_FLOW_CONTENT: &[&str] = &[
-    "id",
-    "version",
-    "isPublished",
-    "publishedAt",
-    "createdAt",
-    "updatedAt",
-    "flowVariables",
-    "name",
-    "tags",
-    "description",
-    HASH_FIELD,
-];
+/// Flow version fields that live on the master (`name`, `description`, `tags`,
+/// `flowVariables`): compared there, not on the version.
+const MASTER_FIELDS: &[&str] = &["name", "description", "tags", "flowVariables"];
+
+/// Whether a flow version field is part of its content: not server-managed, not a
+/// master-level field, not ours.
+pub fn is_flow_content(key: &str) -> bool {
+    !SERVER_FIELDS.contains(&key) && !MASTER_FIELDS.contains(&key) && key != HASH_FIELD
+}
 
 /// Normalises a flow version: drops server-managed and master-level fields, fills the
 /// server's defaults (allma-admin-api.md §4.13), drops `null`s and empty
@@ -42,7 +36,7 @@ pub fn normalize_flow_version(version: &Value) -> Value {
     let mut out = Map::new();
     if let Value::Object(map) = version {
         for (key, value) in map {
-            if !NOT_FLOW_CONTENT.contains(&key.as_str()) {
+            if is_flow_content(key) {
                 out.insert(key.clone(), canonical(value));
             }
         }
