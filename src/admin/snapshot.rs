@@ -144,7 +144,11 @@ impl Client {
         let same = read
             .as_ref()
             .is_some_and(|v| model::same_content(d.kind, v, &d.normalized));
-        if same && published.is_some() {
+        // With `publish: false` the latest version must match: a newer draft matters.
+        if same
+            && published.is_some()
+            && (d.publish || master.latest_version == master.published_version)
+        {
             return Ok((published, None, None));
         }
         let versions = self.versions(d.kind, &d.id).await?;

@@ -160,7 +160,13 @@ fn operations(
     // Flow variables are not versioned and are live at once: add new ones before the new
     // version goes live, drop old ones only after.
     let staged = publishes && removed && d.kind == Kind::Flow;
-    let version_syncs_master = matches!(work, Work::Refill(_) | Work::NewVersion);
+    // A PUT of the latest version copies name, description and tags to the master.
+    let latest_number = r.master.as_ref().and_then(|m| m.latest_version);
+    let version_syncs_master = match work {
+        Work::NewVersion => true,
+        Work::Refill(n) => Some(*n) == latest_number,
+        _ => false,
+    };
     if d.kind == Kind::Flow
         && ((master_differs && !version_syncs_master) || variables != &d.master.variables)
     {
