@@ -464,6 +464,33 @@ fn one_flow_rejected_by_the_server_does_not_stop_the_others() {
     assert!(t.master("flows", "bad-flow").is_none());
 }
 
+/// The real list is one 1 MB DynamoDB page and is silently cut: resources it does not
+/// show are looked up one by one, never re-created, and the run converges.
+#[test]
+fn a_cut_list_does_not_hide_existing_resources() {
+    let t = Target::real();
+    let dir = TempDir::new("many");
+    let description = "d".repeat(3000);
+    for i in 0..300 {
+        let text = format!(
+            "apiVersion: allma.dev/v1alpha1\nkind: Flow\nmetadata: {{name: many-{i:03}}}\nspec:\n  description: {description}\n  definition:\n    startStepInstanceId: a\n    steps:\n      a: {{stepType: END_FLOW}}\n"
+        );
+        dir.write(&format!("f{i:03}.yaml"), &text);
+    }
+    apply(&t, &dir, &[]).expect(0, "apply 300 flows");
+    let (_, listed) = t.api("GET", "/allma/flows", None);
+    let listed = listed.as_array().map_or(0, Vec::len);
+    assert!(
+        listed < 300,
+        "the harness should cut the list at 1 MB; it listed {listed}"
+    );
+    let d = diff(&t, &dir);
+    d.expect(0, "diff with a cut list");
+    let (requests, writes) = apply(&t, &dir, &[]).requests();
+    assert_eq!(writes, 0);
+    assert!(requests <= 2 + 300 + (300 - listed), "{requests} requests");
+}
+
 #[test]
 fn serve_local_refuses_a_public_address_without_a_token() {
     let state = TempDir::new("public");

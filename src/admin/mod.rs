@@ -182,10 +182,10 @@ impl Client {
     }
 
     /// Lists the masters of a kind.
-    pub async fn list(&self, kind: Kind) -> Result<(Vec<MasterSummary>, usize), Error> {
+    pub async fn list(&self, kind: Kind) -> Result<Vec<MasterSummary>, Error> {
         let path = format!("/allma/{}", kind.collection());
-        let (value, size) = self.send_sized(Method::GET, &path, None).await?;
-        Ok((decode(&Method::GET, &path, value)?, size))
+        let value = self.send(Method::GET, &path, None).await?;
+        decode(&Method::GET, &path, value)
     }
 
     /// Reads a flow master (404 → `None`).
@@ -222,7 +222,7 @@ impl Client {
     ) -> Result<u32, Error> {
         let path = format!("/allma/{}/{id}/versions", kind.collection());
         let body = json!({"sourceVersion": source.map_or(json!("latest"), |n| json!(n))});
-        let (value, _) = self.send_sized(Method::POST, &path, Some(&body)).await?;
+        let value = self.send(Method::POST, &path, Some(&body)).await?;
         crate::model::version_number(&value).ok_or_else(|| Error::Decode {
             method: Method::POST,
             path,
@@ -285,17 +285,8 @@ impl Client {
         decode(&Method::POST, "/allma/import", value)
     }
 
+    /// Sends one request with retries; returns the envelope's `data`.
     async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Error> {
-        self.send_sized(method, path, body).await.map(|(v, _)| v)
-    }
-
-    /// Sends one request with retries; returns the envelope's `data` and the body size.
-    async fn send_sized(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(Value, usize), Error> {
         // The semaphore is never closed; were it, requests would just not be limited.
         let _permit = self.permits.acquire().await.ok();
         let mut attempt = 0;
@@ -317,7 +308,7 @@ impl Client {
         method: &Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<(Value, usize), Error> {
+    ) -> Result<Value, Error> {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if method != Method::GET {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
@@ -341,12 +332,12 @@ impl Client {
         let bytes = response.bytes().await.map_err(request_error)?;
         tracing::trace!(%method, path, %status, size = bytes.len(), "admin api");
         if status == StatusCode::NO_CONTENT {
-            return Ok((Value::Null, 0));
+            return Ok(Value::Null);
         }
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
             let data = parsed.as_ref().and_then(|v| v.get("data")).cloned();
-            return data.map(|d| (d, bytes.len())).ok_or_else(|| Error::Decode {
+            return data.ok_or_else(|| Error::Decode {
                 method: method.clone(),
                 path: path.to_string(),
                 message: format!("{status} without an Allma envelope"),

@@ -9,9 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// A list answer this large may have been cut at DynamoDB's 1 MB page (§4.9).
-const TRUNCATION_SUSPECTED: usize = 900_000;
-
 /// One entry of a versions list.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,8 +62,7 @@ impl Client {
     ) -> Result<Live, Error> {
         let (flows, prompts) = tokio::join!(self.list(Kind::Flow), self.list(Kind::PromptTemplate));
         let mut live = Live::default();
-        for (kind, listed) in [(Kind::Flow, flows?), (Kind::PromptTemplate, prompts?)] {
-            let (masters, size) = listed;
+        for (kind, masters) in [(Kind::Flow, flows?), (Kind::PromptTemplate, prompts?)] {
             for m in masters {
                 live.resources.insert(
                     (kind, m.id.clone()),
@@ -76,10 +72,8 @@ impl Client {
                     },
                 );
             }
-            if size > TRUNCATION_SUSPECTED {
-                self.fill_unlisted(&mut live, kind, desired).await?;
-            }
         }
+        self.fill_unlisted(&mut live, desired).await?;
         let reads = desired.iter().filter_map(|d| {
             let master = live
                 .resources
@@ -162,30 +156,27 @@ impl Client {
         Ok((published, latest, Some(versions)))
     }
 
-    /// A cut list: look up each desired id it does not show.
-    async fn fill_unlisted(
-        &self,
-        live: &mut Live,
-        kind: Kind,
-        desired: &[Desired],
-    ) -> Result<(), Error> {
+    /// A list holds at most one 1 MB page and says nothing when it was cut (§4.9), and
+    /// how much JSON a full page makes varies: every desired id a list does not show is
+    /// looked up on its own, so that an existing resource is never taken for a new one.
+    async fn fill_unlisted(&self, live: &mut Live, desired: &[Desired]) -> Result<(), Error> {
         let missing: Vec<&Desired> = desired
             .iter()
-            .filter(|d| d.kind == kind && !live.exists(kind, &d.id))
+            .filter(|d| !live.exists(d.kind, &d.id))
             .collect();
-        for d in missing {
-            let master = match kind {
-                Kind::Flow => self.flow_master(&d.id).await?,
-                Kind::PromptTemplate => self.prompt_master_from_versions(&d.id).await?,
-            };
-            if let Some(m) = master {
-                live.resources.insert(
-                    (kind, d.id.clone()),
-                    LiveResource {
-                        master: Some(m),
-                        ..Default::default()
-                    },
-                );
+        let lookups = missing.iter().map(|d| async move {
+            match d.kind {
+                Kind::Flow => self.flow_master(&d.id).await,
+                Kind::PromptTemplate => self.prompt_master_from_versions(&d.id).await,
+            }
+        });
+        for (d, master) in missing.iter().zip(join_all(lookups).await) {
+            if let Some(m) = master? {
+                let resource = LiveResource {
+                    master: Some(m),
+                    ..Default::default()
+                };
+                live.resources.insert((d.kind, d.id.clone()), resource);
             }
         }
         Ok(())
