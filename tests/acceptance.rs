@@ -567,6 +567,40 @@ fn nested_key_removal_converges(t: &Target) {
     );
 }
 
+/// When the version counter names a deleted version (§4.3), the new version is copied
+/// from the highest one that exists instead of failing on "latest" forever.
+fn version_counter_gap_does_not_block_updates(t: &Target) {
+    let dir = fixture();
+    apply(t, &dir, &[]).expect(0, "v1");
+    for model in ["gemini-2.5-pro", "gemini-2.0-flash"] {
+        dir.write(
+            "flows/parent.yaml",
+            &PARENT.replace("gemini-2.5-flash", model),
+        );
+        apply(t, &dir, &[]).expect(0, model);
+    }
+    assert_eq!(
+        t.api("POST", "/allma/flows/parent-flow/versions/1/publish", None)
+            .0,
+        200
+    );
+    assert_eq!(
+        t.api("DELETE", "/allma/flows/parent-flow/versions/2", None)
+            .0,
+        204
+    );
+    assert_eq!(
+        t.api("DELETE", "/allma/flows/parent-flow/versions/3", None)
+            .0,
+        204
+    );
+    assert_eq!(t.versions("flows", "parent-flow"), (vec![1], Some(1)));
+    apply(t, &dir, &[]).expect(0, "apply over a counter gap");
+    let (numbers, published) = t.versions("flows", "parent-flow");
+    assert_eq!(published, numbers.last().copied(), "{numbers:?}");
+    diff(t, &dir).expect(0, "diff after the gap");
+}
+
 macro_rules! on_both_targets {
     ($($scenario:ident),* $(,)?) => {
         mod real {
@@ -589,4 +623,5 @@ on_both_targets!(
     json_and_markdown_outputs,
     bad_token_is_named_not_printed,
     nested_key_removal_converges,
+    version_counter_gap_does_not_block_updates,
 );

@@ -146,11 +146,16 @@ impl Client {
             return Ok((published, None, None));
         }
         let versions = self.versions(d.kind, &d.id).await?;
-        let latest_number = versions.last().map(|v| v.version);
-        let latest = match latest_number {
+        // The master's counter names the latest version; the list (one 1 MB page, text
+        // ordered) may not show it. The counter can point at a deleted number (§4.3).
+        let latest = match master.latest_version {
             Some(n) if Some(n) == master.published_version => None,
             Some(n) if n == first => read,
-            Some(n) => Some(self.version(d.kind, &d.id, n).await?),
+            Some(n) => match self.version(d.kind, &d.id, n).await {
+                Ok(v) => Some(v),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         Ok((published, latest, Some(versions)))

@@ -184,10 +184,16 @@ fn operations(
         Work::PublishDraft(n) => (Some(Target::Number(*n)), None),
         Work::Refill(n) => (Some(Target::Number(*n)), r.latest.as_ref()),
         Work::NewVersion => {
-            let source = r
+            // "latest" works unless the counter names a deleted version: then copy the
+            // highest one that exists.
+            let master = r.master.as_ref();
+            let latest_exists = r.latest.is_some()
+                || master.is_some_and(|m| m.latest_version == m.published_version);
+            let highest = r
                 .versions
                 .as_ref()
                 .and_then(|v| v.iter().map(|v| v.version).max());
+            let source = if latest_exists { None } else { highest };
             let after = r
                 .master
                 .as_ref()
