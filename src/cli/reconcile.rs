@@ -145,9 +145,11 @@ pub async fn apply(global: &Global, args: ApplyArgs) -> Result<u8> {
         report_requests(global, &target);
         return Ok(EXIT_OK);
     }
+    let (done, total) = (std::sync::atomic::AtomicUsize::new(0), plan.changes.len());
     let progress = |o: &Outcome| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if !global.quiet {
-            eprintln!("{}", outcome_line(o));
+            eprintln!("[{n}/{total}] {}", outcome_line(o));
         }
     };
     let report = execute(&plan, &target.client, &progress).await;
