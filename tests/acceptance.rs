@@ -601,6 +601,34 @@ fn version_counter_gap_does_not_block_updates(t: &Target) {
     diff(t, &dir).expect(0, "diff after the gap");
 }
 
+/// The token never shows in output, even with trace logging of everything.
+fn token_is_never_logged(t: &Target) {
+    let dir = fixture();
+    for args in [
+        vec!["apply", dir.str(), "-vvv"],
+        vec!["diff", dir.str(), "-vvv", "--log-format", "json"],
+    ] {
+        let output = std::process::Command::new(common::bin())
+            .args(&args)
+            .env("ALLMA_API_URL", &t.base_url)
+            .env("ALLMA_TOKEN", &t.token)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        let r = Run::from(output);
+        assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+        assert!(
+            r.stderr.len() > 1000,
+            "trace logging produced little output:\n{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains(&t.token) && !r.stdout.contains(&t.token),
+            "token leaked with {args:?}"
+        );
+    }
+}
+
 macro_rules! on_both_targets {
     ($($scenario:ident),* $(,)?) => {
         mod real {
@@ -624,4 +652,5 @@ on_both_targets!(
     bad_token_is_named_not_printed,
     nested_key_removal_converges,
     version_counter_gap_does_not_block_updates,
+    token_is_never_logged,
 );
